@@ -1,0 +1,329 @@
+"""Evaluate compiled rules on the durable-rules (Rete) engine, defending against its known pitfalls.
+
+- One long-lived Host with no timer threads: actions are drained synchronously by this module, so an
+  audit is read only after every action has run (assert_facts may return early otherwise).
+- Every fact has a unique explicit id; a never-firing catch-all rule makes every fact 'handled'.
+- The launch fact is asserted last and every rule requires it: negation sees all facts (order-proof).
+- Actions never raise: failures become error outcomes. Engine state is checked for swallowed exceptions.
+- Rulesets are capped in size (sibling-condition limits hang the engine) and named <pack>@<version>#<n>.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from durable.engine import Host, MessageNotHandledException, MessageObservedException
+
+from .conditions import Ref
+from .logic import OUTCOME_FORMULAS, BAnd, BForm, BOr, BQuant, Lit, LogicError, dnf, outcome_formulas
+from .model import EvalRule, Fact, RawResult
+
+MAX_RULES_PER_RULESET = 47  # plus the catch-all: stays under the 64-sibling limit (error 303)
+MAX_FACT_PROPERTIES = 250   # durable-rules allows 255 per fact
+ASSERT_BATCH = 500
+_NEVER = "__never__"
+
+
+class _SyncHost(Host):
+    """A Host without background timer threads; actions resolve through the owning backend."""
+
+    def __init__(self, backend: "DurableBackend"):
+        self._backend = backend
+        super().__init__()
+
+    def _run(self) -> None:  # no dispatch/timer threads: we drain actions ourselves
+        return None
+
+    def get_action(self, action_name: str) -> Callable:
+        return self._backend._make_action(action_name)
+
+
+@dataclass
+class _CompiledRuleset:
+    name: str
+    rules: list[EvalRule]
+    kinds: set[str]
+    regexes: dict[str, tuple[str, str, str]]  # prop -> (kind, field, pattern)
+    explode: set[tuple[str, str]]  # (kind, list field) asserted as one fact per item
+    definition: dict = field(default_factory=dict)
+
+
+def _regex_prop(kind: str, field_name: str, pattern: str) -> str:
+    digest = hashlib.sha1(f"{kind}\0{field_name}\0{pattern}".encode()).hexdigest()[:10]
+    return f"re__{digest}"
+
+
+class _Compiler:
+    def __init__(self, ruleset_name: str):
+        self.name = ruleset_name
+        self.kinds: set[str] = {"launch"}
+        self.regexes: dict[str, tuple[str, str, str]] = {}
+        self.explode: set[tuple[str, str]] = set()
+
+    def rule(self, index: int, rule: EvalRule) -> dict[str, dict]:
+        self.kinds.add(rule.subject)
+        out: dict[str, dict] = {}
+        formulas = outcome_formulas(rule.logic)
+        for outcome in OUTCOME_FORMULAS:
+            for n, conj in enumerate(dnf(formulas[outcome])):
+                out[f"{index}|{outcome}|{n}"] = self._conjunct(rule.subject, conj, f"{self.name}|{index}|{outcome}")
+        return out
+
+    def _alias(self, scope: str, subject: str) -> str:
+        return "subj" if scope == "subject" or subject == "launch" else "lch"
+
+    def _conjunct(self, subject: str, atoms: tuple[BForm, ...], action: str) -> dict:
+        by_alias: dict[str, list[dict]] = {"lch": [], "subj": []}
+        quants: list[BQuant] = []
+        for atom in atoms:
+            if isinstance(atom, BQuant):
+                quants.append(atom)
+            else:
+                kind = "launch" if self._alias(atom.scope, subject) == "lch" else subject
+                by_alias[self._alias(atom.scope, subject)].append(self._lit(atom, kind, subject))
+        parts: list[dict] = []
+        if subject != "launch":
+            parts.append({"lch": self._and([{"kind": "launch"}] + by_alias["lch"])})
+        parts.append({"subj": self._and([{"kind": subject}] + by_alias["subj"])})
+        for i, quant in enumerate(quants):
+            self.kinds.add(quant.kind)
+            alias = f"q{i}" + ("$not" if quant.negated else "")
+            parts.append({alias: self._where(quant, subject)})
+        return {"all": parts, "run": action}
+
+    def _where(self, quant: BQuant, subject: str) -> dict:
+        kind = quant.kind
+        where = quant.where
+        exploded = [a for a in (where.items if isinstance(where, BAnd) else (where,))
+                    if isinstance(a, Lit) and a.op == "contains" and isinstance(a.value, Ref)]
+        if len(exploded) > 1:
+            raise LogicError("at most one 'contains' with a reference per exists/absent")
+        if exploded:
+            self.explode.add((kind, exploded[0].field))
+            kind = f"{kind}*{exploded[0].field}"
+        elif self._mentions_ref_contains(where):
+            raise LogicError("'contains' with a reference must stand directly in the exists/absent condition, not under any/not")
+        if where == BOr(()):
+            return {"kind": _NEVER}
+        return self._and([{"kind": kind}, self._expr(where, quant.kind, subject, exploded[0] if exploded else None)])
+
+    def _mentions_ref_contains(self, form: BForm) -> bool:
+        if isinstance(form, Lit):
+            return form.op == "contains" and isinstance(form.value, Ref)
+        if isinstance(form, (BAnd, BOr)):
+            return any(self._mentions_ref_contains(i) for i in form.items)
+        return False
+
+    def _expr(self, form: BForm, kind: str, subject: str, exploded: Lit | None) -> dict:
+        if isinstance(form, BAnd):
+            return self._and([self._expr(i, kind, subject, exploded) for i in form.items])
+        if isinstance(form, BOr):
+            return {"$or": [self._expr(i, kind, subject, exploded) for i in form.items]} if form.items else {"kind": _NEVER}
+        if exploded is not None and form == exploded:
+            return {f"{form.field}__item": self._value(form.value, subject)}
+        return self._lit(form, kind, subject)
+
+    @staticmethod
+    def _and(items: list[dict]) -> dict:
+        items = [i for i in items if i]
+        return items[0] if len(items) == 1 else {"$and": items}
+
+    def _value(self, value: Any, subject: str) -> Any:
+        if isinstance(value, Ref):
+            return {self._alias(value.scope, subject): value.field}
+        return value
+
+    def _lit(self, lit: Lit, kind: str, subject: str) -> dict:
+        f, op = lit.field, lit.op
+        if op == "present":
+            return {"$ex": {f: 1}}
+        if op == "missing":
+            return {"$nex": {f: 1}}
+        if op in ("regex", "not_regex"):
+            prop = _regex_prop(kind, f, lit.value)
+            self.regexes[prop] = (kind, f, lit.value)
+            return {prop: op == "regex"}
+        value = self._value(lit.value, subject)
+        if op == "eq":
+            return {f: value}
+        if op in ("ne", "gt", "gte", "lt", "lte"):
+            return {"$" + {"ne": "neq"}.get(op, op): {f: value}}
+        if op == "in":
+            return {"$or": [{f: v} for v in value]}
+        if op == "not_in":
+            return {"$and": [{"$ex": {f: 1}}] + [{"$neq": {f: v}} for v in value]}
+        if op == "contains":
+            return {"$iany": {f: {"$i": value}}}
+        if op == "not_contains":
+            return {"$and": [{"$ex": {f: 1}}, {"$or": [{f"{f}__n": 0}, {"$iall": {f: {"$neq": {"$i": value}}}}]}]}
+        raise LogicError(f"operator {op!r} has no engine form")
+
+
+class DurableBackend:
+    """Owns one Host for the life of the process; registers each ruleset once under a versioned name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._host = _SyncHost(self)
+        self._rulesets: dict[str, list[_CompiledRuleset]] = {}
+        self._actions: dict[str, tuple[EvalRule, str]] = {}
+        self._sids = itertools.count(1)
+        self._current: RawResult | None = None
+
+    # -- registration -------------------------------------------------------------------------
+    def register(self, key: str, rules: list[EvalRule]) -> None:
+        """Compile and register `rules` under `key` (e.g. 'cn-advertising@2026.12.0+<hash>'). Idempotent."""
+        with self._lock:
+            if key in self._rulesets:
+                return
+            chunks: list[_CompiledRuleset] = []
+            current: list[EvalRule] = []
+            defs: dict[str, dict] = {}
+            compiler = _Compiler(f"{key}#0")
+            for rule in rules:
+                rule_defs = compiler.rule(len(current), rule)
+                if len(rule_defs) > MAX_RULES_PER_RULESET:
+                    raise LogicError(f"rule {rule.id} needs {len(rule_defs)} engine rules; at most {MAX_RULES_PER_RULESET}")
+                if len(defs) + len(rule_defs) > MAX_RULES_PER_RULESET:
+                    chunks.append(self._finish(compiler, current, defs))
+                    compiler = _Compiler(f"{key}#{len(chunks)}")
+                    current, defs = [], {}
+                    rule_defs = compiler.rule(0, rule)
+                current.append(rule)
+                defs.update(rule_defs)
+            if current:
+                chunks.append(self._finish(compiler, current, defs))
+            for chunk in chunks:
+                self._host.register_rulesets({chunk.name: chunk.definition})
+            self._rulesets[key] = chunks
+
+    def _finish(self, compiler: _Compiler, rules: list[EvalRule], defs: dict[str, dict]) -> _CompiledRuleset:
+        definition = dict(defs)
+        definition["catch_all"] = {"all": [{"nv": {"kind": _NEVER}}, {"any_fact": {"$ex": {"kind": 1}}}], "run": f"{compiler.name}|catch"}
+        for name, spec in defs.items():
+            index, outcome, _ = name.split("|")
+            self._actions[spec["run"]] = (rules[int(index)], outcome)
+        return _CompiledRuleset(compiler.name, list(rules), set(compiler.kinds), dict(compiler.regexes),
+                                set(compiler.explode), definition)
+
+    def _make_action(self, action_name: str) -> Callable:
+        backend = self
+
+        def action(c: Any) -> None:
+            try:
+                rule, outcome = backend._actions[action_name]
+                subject = c.subj["ref"]
+                matched = tuple(str(fact["id"]) for alias, fact in c._m.items()
+                                if alias.startswith("q") and isinstance(fact, dict) and "id" in fact)
+                if backend._current is None:
+                    return
+                backend._current.add(rule.id, subject, outcome, matched)
+            except Exception as exc:  # an action must never raise: the engine would swallow it
+                if backend._current is not None:
+                    backend._current.engine_errors.append(f"{action_name}: {type(exc).__name__}: {exc}")
+
+        return action
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def evaluate(self, key: str, facts: list[Fact]) -> RawResult:
+        with self._lock:
+            result = RawResult()
+            self._current = result
+            try:
+                for chunk in self._rulesets[key]:
+                    self._run_chunk(chunk, facts, result)
+            finally:
+                self._current = None
+            return result
+
+    def _run_chunk(self, chunk: _CompiledRuleset, facts: list[Fact], result: RawResult) -> None:
+        sid = str(next(self._sids))
+        prepared = list(self._prepare(chunk, facts, sid))
+        launch = [f for f in prepared if f["kind"] == "launch"]
+        others = [f for f in prepared if f["kind"] != "launch"]
+        if len(launch) != 1:
+            result.engine_errors.append(f"{chunk.name}: expected one launch fact, got {len(launch)}")
+            return
+        ruleset = self._host.get_ruleset(chunk.name)
+        try:
+            for start in range(0, len(others), ASSERT_BATCH):
+                self._host.assert_facts(chunk.name, others[start:start + ASSERT_BATCH])
+                self._drain(ruleset)
+            self._host.assert_fact(chunk.name, launch[0])  # the launch fact is the 'evaluate now' sentinel
+            self._drain(ruleset)
+            state = self._host.get_state(chunk.name, sid)
+            if "exception" in state:
+                result.engine_errors.append(f"{chunk.name}: engine reported: {state['exception']}")
+        except (MessageNotHandledException, MessageObservedException) as exc:
+            result.engine_errors.append(f"{chunk.name}: {type(exc).__name__}: {str(exc)[:200]}")
+        except Exception as exc:  # the C engine raises plain Exceptions with error codes
+            result.engine_errors.append(f"{chunk.name}: {type(exc).__name__}: {exc}")
+        finally:
+            try:
+                self._host.delete_state(chunk.name, sid)
+            except Exception:
+                pass
+
+    @staticmethod
+    def _drain(ruleset: Any) -> None:
+        """Run any actions still queued (normally none: assert runs them) until the queue is empty."""
+        for _ in range(1_000_000):
+            if not _dispatch_once(ruleset):
+                return
+
+    def _prepare(self, chunk: _CompiledRuleset, facts: list[Fact], sid: str):
+        regex_by_kind: dict[str, list[tuple[str, str, re.Pattern]]] = {}
+        for prop, (kind, fname, pattern) in chunk.regexes.items():
+            regex_by_kind.setdefault(kind, []).append((prop, fname, re.compile(pattern)))
+        explode_by_kind: dict[str, list[str]] = {}
+        for kind, fname in chunk.explode:
+            explode_by_kind.setdefault(kind, []).append(fname)
+        for fact in facts:
+            kind = fact["kind"]
+            if kind not in chunk.kinds:
+                continue
+            out: dict[str, Any] = {"sid": sid}
+            for key, value in fact.items():
+                if value is None:
+                    continue
+                if isinstance(value, (list, tuple)):
+                    out[key] = list(value)
+                    out[f"{key}__n"] = len(value)
+                else:
+                    out[key] = value
+            for prop, fname, pattern in regex_by_kind.get(kind, ()):
+                if fname in out:
+                    out[prop] = _regex_matches(pattern, out[fname])
+            out["id"] = f"{kind}:{fact['ref']}"
+            if len(out) > MAX_FACT_PROPERTIES:
+                raise LogicError(f"fact {out['id']} has {len(out)} properties; the engine allows {MAX_FACT_PROPERTIES}")
+            yield out
+            for fname in explode_by_kind.get(kind, ()):
+                for i, item in enumerate(out.get(fname) or ()):
+                    copy = dict(out)
+                    copy["kind"] = f"{kind}*{fname}"
+                    copy[f"{fname}__item"] = item
+                    copy["id"] = f"{kind}*{fname}:{fact['ref']}:{i}"
+                    yield copy
+
+
+def _regex_matches(pattern: re.Pattern, value: Any) -> bool:
+    if isinstance(value, list):
+        return any(pattern.search(str(v)) for v in value)
+    return bool(pattern.search(str(value)))
+
+
+def _dispatch_once(ruleset: Any) -> bool:
+    import durable_rules_engine
+
+    result = durable_rules_engine.start_action(ruleset._handle)
+    if not result:
+        return False
+    done = []
+    ruleset._flush_actions(json.loads(result[0]), {"message": json.loads(result[1])}, result[2], lambda e, s: done.append(e))
+    return True

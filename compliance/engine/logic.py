@@ -1,0 +1,211 @@
+"""Rule outcomes as two-valued formulas, ready for a Rete network.
+
+A rule's scope and violation are judged in three-valued (Kleene) logic: a test on a missing field is
+unknown, not false, so missing facts end in ``needs_info`` instead of a silent pass. Each outcome
+(fail, pass, not_applicable, needs_info) becomes one two-valued formula over literals; the four are
+mutually exclusive and cover every case, so every subject gets exactly one outcome. Formulas are put in
+disjunctive normal form; each conjunct becomes one durable-rules rule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .conditions import NEGATED_OP, All, AnyOf, Cond, Leaf, Not, Quantified, Ref
+
+OUTCOME_FORMULAS = ("fail", "pass", "not_applicable", "needs_info")
+MAX_CONJUNCTS = 64
+
+
+class LogicError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A test on one fact's field. `scope`: subject, launch or fact (the quantified fact).
+
+    op "present"/"missing" test presence; any other op implies the field (and a referenced field) is present.
+    """
+
+    scope: str
+    field: str
+    op: str
+    value: object = None
+
+
+@dataclass(frozen=True)
+class BAnd:
+    items: tuple["BForm", ...]
+
+
+@dataclass(frozen=True)
+class BOr:
+    items: tuple["BForm", ...]
+
+
+@dataclass(frozen=True)
+class BQuant:
+    negated: bool
+    kind: str
+    where: "BForm"  # over scope "fact" literals
+
+
+BForm = Union[Lit, BAnd, BOr, BQuant]
+TRUE = BAnd(())
+FALSE = BOr(())
+
+_NEG_EXTRA = {"regex": "not_regex", "not_regex": "regex"}
+
+
+def _and(*items: BForm) -> BForm:
+    flat: list[BForm] = []
+    for item in items:
+        if item == FALSE:
+            return FALSE
+        if isinstance(item, BAnd):
+            flat.extend(item.items)
+        else:
+            flat.append(item)
+    flat = list(dict.fromkeys(flat))
+    return flat[0] if len(flat) == 1 else BAnd(tuple(flat))
+
+
+def _or(*items: BForm) -> BForm:
+    flat: list[BForm] = []
+    for item in items:
+        if item == TRUE:
+            return TRUE
+        if isinstance(item, BOr):
+            flat.extend(item.items)
+        else:
+            flat.append(item)
+    flat = list(dict.fromkeys(flat))
+    return flat[0] if len(flat) == 1 else BOr(tuple(flat))
+
+
+def negate(form: BForm) -> BForm:
+    if isinstance(form, BAnd):
+        return _or(*(negate(i) for i in form.items))
+    if isinstance(form, BOr):
+        return _and(*(negate(i) for i in form.items))
+    if isinstance(form, BQuant):
+        return BQuant(not form.negated, form.kind, form.where)
+    if form.op == "present":
+        return Lit(form.scope, form.field, "missing")
+    if form.op == "missing":
+        return Lit(form.scope, form.field, "present")
+    negop = NEGATED_OP.get(form.op) or _NEG_EXTRA[form.op]
+    parts: list[BForm] = [Lit(form.scope, form.field, "missing"), Lit(form.scope, form.field, negop, form.value)]
+    if isinstance(form.value, Ref):
+        parts.append(Lit(form.value.scope, form.value.field, "missing"))
+    return _or(*parts)
+
+
+def truth(cond: Cond, want: bool) -> BForm:
+    """The two-valued formula for 'cond is definitely true' (want=True) or 'definitely false'."""
+    if isinstance(cond, Leaf):
+        return _leaf_truth(cond, want)
+    if isinstance(cond, Not):
+        return truth(cond.item, not want)
+    if isinstance(cond, All):
+        parts = [truth(c, want) for c in cond.items]
+        return _and(*parts) if want else _or(*parts)
+    if isinstance(cond, AnyOf):
+        parts = [truth(c, want) for c in cond.items]
+        return _or(*parts) if want else _and(*parts)
+    if isinstance(cond, Quantified):
+        found = BQuant(False, cond.kind, _fact_truth(cond.where, True))
+        holds = want != cond.negated
+        return found if holds else negate(found)
+    raise TypeError(cond)
+
+
+def _leaf_truth(leaf: Leaf, want: bool) -> BForm:
+    if leaf.op == "exists":
+        present = leaf.value is want
+        return Lit(leaf.scope, leaf.field, "present" if present else "missing")
+    op = leaf.op if want else (NEGATED_OP.get(leaf.op) or _NEG_EXTRA[leaf.op])
+    lit = Lit(leaf.scope, leaf.field, op, leaf.value)
+    if isinstance(leaf.value, Ref):
+        return _and(lit, Lit(leaf.value.scope, leaf.value.field, "present"))
+    return lit
+
+
+def _fact_truth(cond: Cond, want: bool) -> BForm:
+    """Inside exists/absent: a quantified fact's test, as one alias expression (no nested quantifiers)."""
+    if isinstance(cond, Leaf):
+        if isinstance(cond.value, Ref):
+            if not want:
+                raise LogicError("a $subject/$launch reference cannot be negated inside exists/absent; use absent instead")
+            # One alias expression: the engine reads a comparison with a missing reference as no match.
+            return Lit("fact", cond.field, cond.op, cond.value)
+        return _leaf_truth(cond, want)
+    if isinstance(cond, Not):
+        return _fact_truth(cond.item, not want)
+    if isinstance(cond, (All, AnyOf)):
+        parts = [_fact_truth(c, want) for c in cond.items]
+        conj = isinstance(cond, All) == want
+        return _and(*parts) if conj else _or(*parts)
+    raise LogicError("exists/absent cannot be nested")
+
+
+@dataclass(frozen=True)
+class RuleLogic:
+    applies_when: Cond | None
+    fail_when: Cond
+    needs: tuple[tuple[str, str], ...]  # (scope, field)
+
+
+def outcome_formulas(logic: RuleLogic) -> dict[str, BForm]:
+    scope_t = truth(logic.applies_when, True) if logic.applies_when else TRUE
+    scope_f = truth(logic.applies_when, False) if logic.applies_when else FALSE
+    needs_ok = _and(*(Lit(s, f, "present") for s, f in logic.needs))
+    viol_t = truth(logic.fail_when, True)
+    viol_f = truth(logic.fail_when, False)
+    scope_u = _and(negate(scope_t), negate(scope_f))
+    viol_u = _and(negate(viol_t), negate(viol_f))
+    return {
+        "fail": _and(scope_t, needs_ok, viol_t),
+        "pass": _and(scope_t, needs_ok, viol_f),
+        "not_applicable": scope_f,
+        "needs_info": _or(scope_u, _and(scope_t, negate(needs_ok)), _and(scope_t, needs_ok, viol_u)),
+    }
+
+
+def dnf(form: BForm) -> list[tuple[BForm, ...]]:
+    """Conjunctions of atoms; an atom is a literal or a quantifier. Capped to keep networks small."""
+    if isinstance(form, (Lit, BQuant)):
+        return [(form,)]
+    if isinstance(form, BOr):
+        out: list[tuple[BForm, ...]] = []
+        for item in form.items:
+            out.extend(dnf(item))
+            if len(out) > MAX_CONJUNCTS:
+                raise LogicError(f"condition expands to more than {MAX_CONJUNCTS} alternatives; simplify the rule")
+        return _dedupe(out)
+    result: list[tuple[BForm, ...]] = [()]
+    for item in form.items:
+        alternatives = dnf(item)
+        result = [left + right for left in result for right in alternatives]
+        if len(result) > MAX_CONJUNCTS:
+            raise LogicError(f"condition expands to more than {MAX_CONJUNCTS} alternatives; simplify the rule")
+    return _dedupe(result)
+
+
+def _dedupe(conjuncts: list[tuple[BForm, ...]]) -> list[tuple[BForm, ...]]:
+    seen: dict[frozenset, tuple[BForm, ...]] = {}
+    for conj in conjuncts:
+        atoms = tuple(dict.fromkeys(conj))
+        if _contradicts(atoms):
+            continue
+        seen.setdefault(frozenset(atoms), atoms)
+    return list(seen.values())
+
+
+def _contradicts(atoms: tuple[BForm, ...]) -> bool:
+    present = {(a.scope, a.field) for a in atoms if isinstance(a, Lit) and a.op != "missing"}
+    missing = {(a.scope, a.field) for a in atoms if isinstance(a, Lit) and a.op == "missing"}
+    quants = {(a.negated, a.kind, a.where) for a in atoms if isinstance(a, BQuant)}
+    opposite = any((not neg, kind, where) in quants for neg, kind, where in quants)
+    return bool(present & missing) or opposite
