@@ -250,6 +250,7 @@ class DurableBackend:
             result.engine_errors.append(f"{chunk.name}: expected one launch fact, got {len(launch)}")
             return
         ruleset = self._host.get_ruleset(chunk.name)
+        fired_before = sum(len(v) for v in result.outcomes.values())
         try:
             for start in range(0, len(others), ASSERT_BATCH):
                 self._host.assert_facts(chunk.name, others[start:start + ASSERT_BATCH])
@@ -264,10 +265,12 @@ class DurableBackend:
         except Exception as exc:  # the C engine raises plain Exceptions with error codes
             result.engine_errors.append(f"{chunk.name}: {type(exc).__name__}: {exc}")
         finally:
-            try:
-                self._host.delete_state(chunk.name, sid)
-            except Exception:
-                pass
+            # delete_state on a state in which no action ran crashes the C engine (segfault): only clean up used states.
+            if sum(len(v) for v in result.outcomes.values()) > fired_before:
+                try:
+                    self._host.delete_state(chunk.name, sid)
+                except Exception:
+                    pass
 
     @staticmethod
     def _drain(ruleset: Any) -> None:

@@ -206,6 +206,9 @@ def _dedupe(conjuncts: list[tuple[BForm, ...]]) -> list[tuple[BForm, ...]]:
 def _contradicts(atoms: tuple[BForm, ...]) -> bool:
     present = {(a.scope, a.field) for a in atoms if isinstance(a, Lit) and a.op != "missing"}
     missing = {(a.scope, a.field) for a in atoms if isinstance(a, Lit) and a.op == "missing"}
+    lits = {(a.scope, a.field, a.op, a.value) for a in atoms if isinstance(a, Lit)}
+    if any((s, f, NEGATED_OP.get(op) or _NEG_EXTRA.get(op, ""), v) in lits for s, f, op, v in lits):
+        return True
     quants = {(a.negated, a.kind, a.where) for a in atoms if isinstance(a, BQuant)}
     opposite = any((not neg, kind, where) in quants for neg, kind, where in quants)
     return bool(present & missing) or opposite

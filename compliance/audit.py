@@ -1,0 +1,311 @@
+"""The audit: load -> facts (+ ad claims) -> evaluate every pack in force -> outcomes -> waivers -> Report."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import __version__
+from .engine import reference
+from .engine.durable_backend import DurableBackend
+from .engine.model import RawResult
+from .errors import InputError, PackError, Problem
+from .facts import FactSet, build_facts
+from .loading.jurisdictions import GLOBAL, Jurisdictions, load_jurisdictions
+from .loading.launch import LoadedLaunch, load_launch, read_material_text
+from .loading.packs import Library, Pack, Rule, load_library
+from .loading.yamlsafe import render_path
+from .report import ClaimRecord, Outcome, Report, finding_id
+from .waivers import apply_waivers, load_waivers
+
+_BACKEND: DurableBackend | None = None
+
+
+def backend() -> DurableBackend:
+    """One engine host per process: hosts leak timer threads and rulesets are global by name."""
+    global _BACKEND
+    if _BACKEND is None:
+        _BACKEND = DurableBackend()
+    return _BACKEND
+
+
+class ClaimSource(Protocol):
+    def supports(self, jurisdiction: str, lang: str) -> bool: ...
+    def detect(self, text: str, jurisdiction: str, lang: str = "auto", substantiation: Any = ()) -> list: ...
+
+
+@dataclass
+class AuditOptions:
+    as_of: dt.date | None = None
+    waivers: Path | None = None
+    engine: str = "durable"  # or "reference"
+    scan_claims: bool = True
+
+
+@dataclass
+class Context:
+    """What an audit needs besides the launch; load once and reuse across audits."""
+
+    jurisdictions: Jurisdictions
+    library: Library
+    claims: ClaimSource | None = None
+
+    @classmethod
+    def load(cls, with_claims: bool = True) -> "Context":
+        jur = load_jurisdictions()
+        listed = {p for prof in jur.profiles.values() for p in prof.packs}
+        library = load_library()
+        unlisted = sorted(set(library.packs) - listed)
+        if unlisted:
+            raise PackError(Problem("E219", f"pack(s) not listed in any jurisdiction profile: {', '.join(unlisted)}",
+                                    expected="every pack named in jurisdictions/<ID>.yaml"))
+        absent = sorted(listed - set(library.packs))
+        if absent:
+            raise PackError(Problem("E220", f"jurisdiction profiles name pack(s) that do not exist: {', '.join(absent)}"))
+        claims = None
+        if with_claims:
+            from .nlp.claims import ClaimDetector
+            claims = ClaimDetector()
+        return cls(jur, library, claims)
+
+
+def select_packs(ctx: Context, launch_jurisdictions: list[str]) -> list[Pack]:
+    names: list[str] = []
+    for j in list(launch_jurisdictions) + [GLOBAL]:
+        for name in ctx.jurisdictions.profiles[j].packs:
+            if name not in names:
+                names.append(name)
+    return [ctx.library.packs[n] for n in names]
+
+
+def _material_texts(loaded: LoadedLaunch) -> dict[str, tuple[str, str | None, list[int] | None, str | None]]:
+    """material id -> (visible text, file or None, offset map into the raw file, raw text)."""
+    out = {}
+    for i, m in enumerate(loaded.doc.materials):
+        if m.text is not None:
+            out[m.id] = (m.text, None, None, None)
+        elif m.text_file:
+            raw = read_material_text(loaded.base_dir, m.text_file, loaded.file, loaded.source, ("materials", i, "text_file"))
+            suffix = Path(m.text_file).suffix.lower()
+            fmt = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}.get(suffix, "text")
+            from .nlp.materials import visible_text
+            visible, offsets = visible_text(raw, fmt)
+            out[m.id] = (visible, m.text_file, offsets, raw)
+    return out
+
+
+def _claim_facts(loaded: LoadedLaunch, facts: FactSet, ctx: Context, texts: dict) -> list[ClaimRecord]:
+    if ctx.claims is None:
+        return []
+    from .nlp.materials import line_col
+
+    subst = [(s.claim, s.evidence) for s in loaded.doc.substantiation]
+    products = {p.id: p for p in loaded.doc.products}
+    records: list[ClaimRecord] = []
+    for i, m in enumerate(loaded.doc.materials):
+        if m.id not in texts:
+            continue
+        text, file, offsets, raw = texts[m.id]
+        material_fact = next(f for f in facts.of_kind("material") if f["ref"] == m.id)
+        claim_jurs = []
+        for j in material_fact["jurisdictions"]:
+            cj = ctx.jurisdictions.claims_jurisdiction(j)
+            if cj and cj not in claim_jurs:
+                claim_jurs.append(cj)
+        n = 0
+        for cj in claim_jurs:
+            lang = m.language
+            if not ctx.claims.supports(cj, lang if lang != "auto" else "auto"):
+                continue
+            for hit in ctx.claims.detect(text, cj, lang, subst):
+                n += 1
+                if offsets is not None and raw is not None:
+                    raw_start = offsets[hit.start] if hit.start < len(offsets) else len(raw)
+                    line, col = line_col(raw, raw_start)
+                    loc_file = file
+                else:
+                    line, col = line_col(text, hit.start)
+                    loc_file = None
+                product = products.get(m.product) if m.product else None
+                ref = f"{m.id}#{cj}#{n}"
+                facts.add({
+                    "kind": "claim", "ref": ref, "material": m.id, "product": m.product,
+                    "product_category": product.category if product else None, "market": None,
+                    "jurisdictions": [j for j in material_fact["jurisdictions"] if ctx.jurisdictions.claims_jurisdiction(j) == cj],
+                    "channel": m.channel, "lang": hit.lang, "category": hit.category, "severity": hit.severity,
+                    "text": hit.text, "rule": hit.rule, "exception": hit.exception, "context": list(hit.context),
+                    "substantiated": hit.substantiated_by is not None, "evidence": hit.substantiated_by,
+                    "start": hit.start, "end": hit.end, "line": line, "column": col,
+                }, ("materials", i, "text_file" if file else "text"), f"claim \"{hit.text}\" in material {m.id}")
+                facts.facts[-1] = {k: v for k, v in facts.facts[-1].items() if v is not None}
+                records.append(ClaimRecord(m.id, cj, hit.start, hit.end, hit.text, hit.category, hit.severity, hit.rule,
+                                           line, col, loc_file, list(hit.context), hit.exception, hit.substantiated_by,
+                                           hit.explanation, hit.suggestion))
+    return records
+
+
+_TEMPLATE = re.compile(r"\{(subject|launch)\.([a-z0-9_]+)\}")
+
+
+def _render(template: str, subject: dict, launch: dict) -> str:
+    def sub(match: re.Match) -> str:
+        holder = subject if match.group(1) == "subject" else launch
+        value = holder.get(match.group(2))
+        if value is None:
+            return "(not stated)"
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    return _TEMPLATE.sub(sub, template)
+
+
+def _why(rule: Rule, subject: dict, launch: dict) -> dict[str, Any]:
+    from .engine.conditions import referenced_fields
+
+    fields = referenced_fields(rule.logic.fail_when)
+    if rule.logic.applies_when is not None:
+        fields |= referenced_fields(rule.logic.applies_when)
+    fields |= set(rule.logic.needs)
+    out: dict[str, Any] = {}
+    for scope, name in sorted(fields):
+        if name == "jurisdictions":
+            continue
+        holder = subject if scope == "subject" else launch
+        out[f"{'launch.' if scope == 'launch' else ''}{name}"] = holder.get(name, "(not stated)")
+    return out
+
+
+def evaluate_packs(packs: list[Pack], facts: FactSet, as_of: dt.date, engine: str) -> tuple[list[tuple[Rule, RawResult]], list[Rule]]:
+    results: list[tuple[Rule, RawResult]] = []
+    upcoming: list[Rule] = []
+    for pack in packs:
+        in_force = [r for r in pack.rules if r.in_force(as_of) == "in_force"]
+        upcoming.extend(r for r in pack.rules if r.in_force(as_of) == "upcoming")
+        if not in_force:
+            continue
+        eval_rules = [r.eval_rule() for r in in_force]
+        if engine == "reference":
+            raw = reference.evaluate(eval_rules, facts.facts)
+        else:
+            key = f"{pack.engine_key}/{'+'.join(r.id for r in in_force)}"
+            backend().register(key, eval_rules)
+            raw = backend().evaluate(key, facts.facts)
+        for rule in in_force:
+            results.append((rule, raw))
+    return results, upcoming
+
+
+def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded: LoadedLaunch) -> tuple[list[Outcome], list[str]]:
+    launch = facts.of_kind("launch")[0]
+    outcomes: list[Outcome] = []
+    engine_errors: list[str] = []
+    seen_errors: set[int] = set()
+    by_kind: dict[str, list[dict]] = {}
+    for f in facts.facts:
+        by_kind.setdefault(f["kind"], []).append(f)
+    for rule, raw in results:
+        if raw.engine_errors and id(raw) not in seen_errors:
+            seen_errors.add(id(raw))
+            engine_errors.extend(raw.engine_errors)
+        spec = rule.spec
+        subjects = by_kind.get(spec.subject, [])
+        for subject in subjects:
+            got = raw.outcomes.get((spec.id, subject["ref"]), set())
+            error = None
+            if raw.engine_errors:
+                outcome, error = "error", "; ".join(raw.engine_errors)[:500]
+            elif len(got) == 1:
+                outcome = next(iter(got))
+            else:
+                # Fail closed: a subject with no outcome or several outcomes is an engine defect, never a pass.
+                outcome = "error"
+                error = f"engine gave {len(got)} outcomes ({', '.join(sorted(got)) or 'none'}) for this subject"
+            meta = facts.meta[(subject["kind"], subject["ref"])]
+            evidence_fields = spec.evidence or []
+            evidence = "; ".join(f"{f}={subject.get(f, '(not stated)')}" for f in evidence_fields)
+            if subject["kind"] == "claim":
+                evidence = f"\"{subject.get('text')}\" ({subject.get('category')})" + (f"; {evidence}" if evidence else "")
+            line = loaded.source.line_of(meta.path)
+            location = {"file": loaded.file, "line": line, "path": render_path(meta.path)}
+            if subject["kind"] == "claim":
+                location.update({"material": subject.get("material"), "text_line": subject.get("line"),
+                                 "text_column": subject.get("column"), "start": subject.get("start"), "end": subject.get("end")})
+            message = _render(spec.message, subject, launch) if outcome == "fail" else {
+                "pass": "Complies.", "not_applicable": "Not applicable to this subject.",
+                "needs_info": "Facts this rule needs are missing: " + ", ".join(
+                    k for k, v in _why(rule, subject, launch).items() if v == "(not stated)") or "state the missing facts",
+                "error": f"Could not be evaluated: {error}",
+            }.get(outcome, "")
+            outcomes.append(Outcome(
+                rule=spec.id, title=spec.title, jurisdiction=rule.jurisdiction, domain=rule.domain, pack=rule.pack,
+                severity=spec.severity, outcome=outcome, subject_kind=spec.subject, subject=subject["ref"],
+                subject_label=meta.label, message=message,
+                citation=spec.citation.model_dump() if spec.citation else {}, penalty=spec.penalty.model_dump() if spec.penalty else None,
+                remediation=spec.remediation, location=location, evidence=evidence, why=_why(rule, subject, launch),
+                finding_id=finding_id(spec.id, spec.subject, subject["ref"]), status=spec.status, error=error,
+                title_zh=spec.title_zh,
+            ))
+        if not subjects:
+            outcomes.append(Outcome(
+                rule=spec.id, title=spec.title, jurisdiction=rule.jurisdiction, domain=rule.domain, pack=rule.pack,
+                severity=spec.severity, outcome="not_applicable", subject_kind=spec.subject, subject="-",
+                subject_label=f"no {spec.subject.replace('_', ' ')} in this launch", message="No subject of this kind in the launch.",
+                citation=spec.citation.model_dump() if spec.citation else {}, penalty=spec.penalty.model_dump() if spec.penalty else None,
+                remediation=spec.remediation, location={"file": loaded.file, "line": None, "path": None}, evidence="",
+                why={}, finding_id=finding_id(spec.id, spec.subject, "-"), status=spec.status, title_zh=spec.title_zh,
+            ))
+    return outcomes, engine_errors
+
+
+def _inputs(data: Any, source, path: tuple = ()) -> list[tuple[str, str, int | None]]:
+    out: list[tuple[str, str, int | None]] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.extend(_inputs(v, source, path + (k,)))
+    elif isinstance(data, list) and any(isinstance(v, (dict, list)) for v in data):
+        for i, v in enumerate(data):
+            out.extend(_inputs(v, source, path + (i,)))
+    else:
+        value = ", ".join(map(str, data)) if isinstance(data, list) else ("" if data is None else str(data))
+        out.append((render_path(path), value, source.line_of(path)))
+    return out
+
+
+def audit_loaded(loaded: LoadedLaunch, ctx: Context, options: AuditOptions, packs_override: list[Pack] | None = None) -> Report:
+    doc = loaded.doc
+    as_of = options.as_of or doc.launch.launch_date or dt.date.today()
+    facts = build_facts(doc, ctx.jurisdictions)
+    launch_fact = facts.of_kind("launch")[0]
+    texts = _material_texts(loaded)
+    claims = _claim_facts(loaded, facts, ctx, texts) if options.scan_claims else []
+    packs = packs_override if packs_override is not None else select_packs(ctx, launch_fact["jurisdictions"])
+    results, upcoming = evaluate_packs(packs, facts, as_of, options.engine)
+    outcomes, engine_errors = build_outcomes(results, facts, loaded)
+    report = Report(
+        tool_version=__version__, launch_name=doc.launch.name, launch_file=loaded.file, launch_sha256=loaded.sha256,
+        as_of=as_of.isoformat(), run_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        markets=[m.upper() for m in doc.launch.markets], jurisdictions=list(launch_fact["jurisdictions"]),
+        packs=[{"id": p.id, "version": p.spec.version, "sha256": p.sha256, "jurisdiction": p.spec.jurisdiction,
+                "domain": p.spec.domain, "rules": len(p.rules)} for p in packs],
+        outcomes=outcomes, engine_errors=engine_errors, claims=claims,
+        materials={k: v[0] for k, v in texts.items()},
+        upcoming=[{"rule": r.id, "title": r.spec.title, "jurisdiction": r.jurisdiction,
+                   "effective_from": r.spec.effective_from.isoformat() if r.spec.effective_from else None,
+                   "severity": r.spec.severity} for r in upcoming],
+        inputs=_inputs(loaded.raw_data, loaded.source),
+    )
+    if doc.readiness:
+        report.action_items = [{"id": a.id, "description": a.description, "area": a.area, "owner": a.owner,
+                                "due": a.due.isoformat() if a.due else None, "status": a.status}
+                               for a in doc.readiness.action_items]
+    if options.waivers:
+        apply_waivers(report, load_waivers(options.waivers), as_of)
+    return report
+
+
+def run_audit(launch_path: Path, options: AuditOptions | None = None, ctx: Context | None = None) -> Report:
+    options = options or AuditOptions()
+    ctx = ctx or Context.load(with_claims=options.scan_claims)
+    loaded = load_launch(launch_path, ctx.jurisdictions)
+    return audit_loaded(loaded, ctx, options)

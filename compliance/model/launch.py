@@ -1,0 +1,418 @@
+"""The launch description: what is launched, where, to whom, with which data, claims, prices and assets.
+
+Every leaf is optional unless a launch cannot be described without it: a missing fact that a rule needs
+becomes a `needs_info` outcome, never a silent pass.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Date, Identifier, Strict
+
+Channel = Literal["web", "app", "marketplace", "social", "email", "sms", "push", "im", "tv", "radio", "print",
+                  "ooh", "livestream", "search", "display", "in_store"]
+
+
+class Company(Strict):
+    name: str
+    legal_name: str | None = None
+    country: str | None = Field(None, description="Country of establishment (ISO code, e.g. CN, DE, GB, US)")
+    address: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    registration_no: str | None = None
+    vat_no: str | None = None
+    employees: int | None = None
+    annual_revenue: float | None = None
+    revenue_currency: str | None = None
+    eu_representative: str | None = None
+    uk_representative: str | None = None
+    cn_representative: str | None = None
+
+
+class Audience(Strict):
+    description: str | None = None
+    min_age: int | None = None
+    includes_minors: bool | None = None
+    child_directed: bool | None = None
+    likely_accessed_by_children: bool | None = None
+    age_verification: bool | None = None
+
+
+class Launch(Strict):
+    name: str
+    company: Company | None = None
+    launch_date: Date | None = None
+    markets: list[str] = Field(min_length=1, description="CN, EU, EU member states (DE, FR, ...), UK, US, US-CA")
+    channels: list[Channel] = []
+    business_model: Literal["direct_sale", "marketplace", "platform", "ugc", "saas", "subscription", "app"] | None = None
+    platforms: list[str] = Field([], description="Marketplaces or app stores used, e.g. Tmall, JD, Amazon")
+    audience: Audience | None = None
+    expected_users: dict[str, int] = Field({}, description="Expected users per market, e.g. {CN: 120000}")
+
+
+class Product(Strict):
+    id: Identifier
+    name: str
+    category: Literal["cosmetics", "ordinary_food", "health_food", "medical_device", "drug", "software",
+                      "digital_content", "apparel", "electronics", "toys", "alcohol", "tobacco", "e_cigarette",
+                      "gambling", "financial", "infant_formula", "supplement", "household", "service", "other"]
+    description: str | None = None
+    made_in: str | None = None
+    origin_claim: str | None = None
+    us_content_pct: float | None = None
+    registrations: list[str] = Field([], description="Product approvals held, e.g. health_food_blue_hat, nmpa_device, ce_mark")
+    eco_certifications: list[str] = []
+    safety_tested: bool | None = None
+    age_grading: str | None = None
+
+
+class DataItem(Strict):
+    id: Identifier
+    name: str
+    category: Literal["contact", "identity", "account", "financial", "payment", "health", "biometric", "genetic",
+                      "location", "precise_location", "minors", "religion", "political", "sexual_orientation",
+                      "ethnicity", "criminal", "trade_union", "device", "usage", "behavioural", "other"] | None = None
+    sensitive: bool | None = Field(None, description="Sensitive personal information (PIPL Art. 28) / CPRA sensitive PI")
+    special_category: bool | None = Field(None, description="GDPR Art. 9 special category data")
+    subjects: list[str] = []
+    purposes: list[str] = []
+    lawful_basis: Literal["consent", "contract", "legal_obligation", "vital_interests", "public_task",
+                          "legitimate_interests", "explicit_consent", "none"] | None = None
+    necessary: bool | None = Field(None, description="Necessary for the service (minimum necessity)")
+    retention_days: int | None = None
+    storage_location: str | None = None
+    sold_or_shared: bool | None = Field(None, description="Sold or shared for cross-context behavioural ads (CCPA)")
+
+
+class Consent(Strict):
+    id: Identifier
+    purpose: str
+    covers: list[str] = Field([], description="Data item ids this consent covers")
+    separate: bool | None = Field(None, description="Separate consent (PIPL 单独同意), not bundled")
+    explicit: bool | None = None
+    preticked: bool | None = None
+    freely_given: bool | None = None
+    give_clicks: int | None = None
+    withdraw_clicks: int | None = None
+    logged: bool | None = None
+    parental: bool | None = Field(None, description="Given by a parent/guardian for minors")
+    written: bool | None = None
+
+
+class Transfer(Strict):
+    id: Identifier
+    to_country: str
+    from_market: str | None = None
+    recipient: str | None = None
+    data_items: list[str] = []
+    mechanism: Literal["adequacy", "scc", "bcr", "dpf", "idta", "uk_addendum", "cn_security_assessment",
+                       "cn_standard_contract", "cn_certification", "exemption", "derogation", "none"] | None = None
+    volume_individuals: int | None = None
+    sensitive_volume: int | None = None
+    separate_consent: bool | None = None
+    tia_done: bool | None = None
+    pia_done: bool | None = None
+    filing_ref: str | None = None
+
+
+class Processor(Strict):
+    id: Identifier
+    name: str
+    country: str | None = None
+    contract: bool | None = Field(None, description="A data processing agreement is signed")
+    purpose: str | None = None
+
+
+class Cookie(Strict):
+    id: Identifier
+    name: str
+    party: Literal["first", "third"] | None = None
+    purpose: Literal["strictly_necessary", "functional", "analytics", "advertising", "social"] | None = None
+    fires_before_consent: bool | None = None
+    gpc_honoured: bool | None = None
+    duration_days: int | None = None
+
+
+class Personalisation(Strict):
+    recommendations: bool | None = None
+    personalised_search: bool | None = None
+    targeted_marketing: bool | None = None
+    non_personalised_option: bool | None = None
+    opt_out_available: bool | None = None
+    automated_decisions_with_legal_effect: bool | None = None
+    profiling_of_minors: bool | None = None
+
+
+class PersonalData(Strict):
+    collects: bool | None = None
+    items: list[DataItem] = []
+    consents: list[Consent] = []
+    transfers: list[Transfer] = []
+    processors: list[Processor] = []
+    cookies: list[Cookie] = []
+    personalisation: Personalisation | None = None
+    privacy_notice_url: str | None = None
+    privacy_notice_languages: list[str] = []
+    notice_lists_purposes: bool | None = None
+    notice_lists_retention: bool | None = None
+    notice_lists_rights: bool | None = None
+    notice_lists_recipients: bool | None = None
+    dpo_appointed: bool | None = None
+    pipo_appointed: bool | None = None
+    dpia_done: bool | None = None
+    pipia_done: bool | None = None
+    ropa_kept: bool | None = Field(None, description="Records of processing activities")
+    rights_request_channel: bool | None = None
+    rights_response_days: int | None = None
+    account_deletion_available: bool | None = None
+    breach_plan: bool | None = None
+    cookie_banner: bool | None = None
+    cookie_reject_all_first_layer: bool | None = None
+    do_not_sell_link: bool | None = None
+    sensitive_pi_limit_link: bool | None = None
+    gpc_honoured: bool | None = None
+    encryption_at_rest: bool | None = None
+    marketing_messages: bool | None = None
+    marketing_opt_in: bool | None = None
+    marketing_unsubscribe: bool | None = None
+    ai_training_on_user_data: bool | None = None
+
+
+class Endorsement(Strict):
+    endorser: str
+    type: Literal["influencer", "celebrity", "employee", "customer", "expert", "doctor", "kol", "ai_avatar"] | None = None
+    paid: bool | None = None
+    material_connection: bool | None = None
+    disclosed: bool | None = None
+    used_product: bool | None = None
+    age: int | None = None
+    consent_ref: str | None = None
+    is_health_professional: bool | None = None
+
+
+class Material(Strict):
+    id: Identifier
+    type: Literal["ad", "product_page", "landing_page", "social_post", "email", "sms", "livestream_script",
+                  "packaging", "video", "banner", "press_release", "app_store_listing", "other"]
+    channel: str | None = None
+    market: str | list[str] | None = Field(None, description="Market(s) where it runs; default: every launch market")
+    language: Literal["en", "zh", "de", "fr", "es", "it", "nl", "auto"] = "auto"
+    product: str | None = Field(None, description="Product id the material promotes")
+    text: str | None = None
+    text_file: str | None = Field(None, description="Path to a .txt, .md or .html file, relative to the launch file")
+    labelled_as_ad: bool | None = None
+    ai_generated: bool | None = None
+    ai_label_shown: bool | None = None
+    targets_minors: bool | None = None
+    popup: bool | None = None
+    close_button: bool | None = None
+    reviewed: bool | None = None
+    endorsements: list[Endorsement] = []
+    assets: list[str] = Field([], description="Asset ids used in this material")
+
+    @model_validator(mode="after")
+    def _one_text_source(self) -> "Material":
+        if self.text is not None and self.text_file is not None:
+            raise ValueError("give either text or text_file, not both")
+        return self
+
+
+class Substantiation(Strict):
+    claim: str = Field(description="The claim text as it appears in the material")
+    evidence: str = Field(description="The evidence held before the claim was made (study, test report, source)")
+    material: str | None = None
+    document: str | None = None
+    date: Date | None = None
+
+
+class Price(Strict):
+    id: Identifier
+    product: str | None = None
+    market: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    includes_tax: bool | None = None
+    mandatory_fees_included: bool | None = None
+    unit_price_shown: bool | None = None
+    reference_price: float | None = Field(None, description="Was/before price shown beside a discount")
+    reference_basis: Literal["lowest_30_days", "lowest_7_days", "previous_price", "rrp", "competitor", "none"] | None = None
+    lowest_price_30_days: float | None = None
+    lowest_price_7_days: float | None = None
+    lowest_price_90_days: float | None = None
+    reference_price_weeks_offered: int | None = None
+    discount_start: Date | None = None
+    discount_end: Date | None = None
+    countdown_timer: bool | None = None
+    countdown_resets: bool | None = None
+    personalised: bool | None = None
+    personalised_disclosed: bool | None = None
+    drip_pricing: bool | None = None
+    free_claim: bool | None = None
+
+
+class Seller(Strict):
+    legal_name: str | None = None
+    address: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    registration_no: str | None = None
+    vat_no: str | None = None
+    business_licence_displayed: bool | None = None
+    icp_licence: str | None = None
+    icp_displayed: bool | None = None
+    identity_displayed: bool | None = None
+    terms_available: bool | None = None
+    complaint_channel: bool | None = None
+
+
+class Returns(Strict):
+    window_days: int | None = None
+    no_reason_returns: bool | None = None
+    exceptions: list[str] = []
+    refund_days: int | None = None
+    withdrawal_information_given: bool | None = None
+    withdrawal_form_provided: bool | None = None
+    withdrawal_button: bool | None = None
+    return_costs_disclosed: bool | None = None
+    warranty_information: bool | None = None
+
+
+class Reviews(Strict):
+    displayed: bool | None = None
+    verified: bool | None = None
+    verification_disclosed: bool | None = None
+    incentivised: bool | None = None
+    incentives_conditional_on_sentiment: bool | None = None
+    incentivised_disclosed: bool | None = None
+    deletes_negative: bool | None = None
+    suppresses_negative: bool | None = None
+    insider_reviews_disclosed: bool | None = None
+    fake_review_controls: bool | None = None
+    bought_reviews: bool | None = None
+
+
+class Subscription(Strict):
+    id: Identifier
+    product: str | None = None
+    auto_renew: bool | None = None
+    free_trial: bool | None = None
+    trial_converts_to_paid: bool | None = None
+    trial_days: int | None = None
+    price_disclosed_before_purchase: bool | None = None
+    express_consent: bool | None = None
+    reminder_days_before_renewal: int | None = None
+    trial_end_reminder: bool | None = None
+    cancel_online: bool | None = None
+    cancel_same_channel: bool | None = None
+    cancel_clicks: int | None = None
+    renewal_terms_prominent: bool | None = None
+    confirmation_sent: bool | None = None
+
+
+class Checkout(Strict):
+    final_button_label: str | None = None
+    preselected_addons: bool | None = None
+    payment_surcharge: bool | None = None
+    input_error_correction: bool | None = None
+    order_confirmation: bool | None = None
+    total_price_shown_before_order: bool | None = None
+    tied_sales: bool | None = None
+    default_agree_tied: bool | None = None
+
+
+class Commerce(Strict):
+    seller: Seller | None = None
+    returns: Returns | None = None
+    reviews: Reviews | None = None
+    subscriptions: list[Subscription] = []
+    checkout: Checkout | None = None
+    prices: list[Price] = []
+    invoices_issued: bool | None = None
+    electronic_invoices: bool | None = None
+    prize_promotions: bool | None = None
+    prize_max_value: float | None = None
+    prize_rules_disclosed: bool | None = None
+    delivery_time_stated: bool | None = None
+    deposits_refundable: bool | None = None
+    platform_rules_published: bool | None = None
+    platform_checks_merchants: bool | None = None
+    takedown_process: bool | None = None
+    dark_patterns_reviewed: bool | None = None
+
+
+class Registration(Strict):
+    market: str
+    status: Literal["registered", "pending", "refused", "opposed", "none"]
+    number: str | None = None
+    classes: list[int] = []
+    expires: Date | None = None
+
+
+class Trademark(Strict):
+    id: Identifier
+    mark: str
+    owner: str | None = None
+    registrations: list[Registration] = []
+    used_in: list[str] = Field([], description="Markets where the mark is used; default: every launch market")
+    uses_registered_symbol: bool | None = None
+    clearance_search_done: bool | None = None
+    licensed_from: str | None = None
+    licence_recorded: bool | None = None
+    well_known_claim: bool | None = None
+
+
+class Licence(Strict):
+    type: Literal["owned", "exclusive", "non_exclusive", "royalty_free", "creative_commons", "open_source",
+                  "public_domain", "work_for_hire", "none"] | None = None
+    territories: list[str] = Field([], description="Markets covered, or WORLDWIDE")
+    expires: Date | None = None
+    commercial_use: bool | None = None
+    ref: str | None = None
+    allows_modification: bool | None = None
+
+
+class Asset(Strict):
+    id: Identifier
+    type: Literal["image", "photo", "video", "music", "font", "text", "software", "logo", "illustration", "voice", "other"]
+    description: str | None = None
+    owner: str | None = None
+    licence: Licence | None = None
+    used_in: list[str] = Field([], description="Markets where the asset is used; default: every launch market")
+    ai_generated: bool | None = None
+    ai_label_shown: bool | None = None
+    depicts_real_person: bool | None = None
+    release_obtained: bool | None = Field(None, description="Model/portrait release from the person depicted")
+    commissioned: bool | None = None
+    assignment_in_writing: bool | None = None
+
+
+class IntellectualProperty(Strict):
+    trademarks: list[Trademark] = []
+    assets: list[Asset] = []
+    patents_claimed: bool | None = None
+    patent_numbers_shown: bool | None = None
+    domain_names: list[str] = []
+    ugc_platform: bool | None = None
+
+
+class TaxRegistration(Strict):
+    market: str
+    type: Literal["vat", "oss", "ioss", "uk_vat", "sales_tax", "cn_tax", "gst", "other"]
+    number: str | None = None
+    status: Literal["registered", "pending", "not_required", "none"] = "registered"
+
+
+class Tax(Strict):
+    registrations: list[TaxRegistration] = []
+    eu_cross_border_b2c_sales_eur: float | None = None
+    uk_taxable_turnover_gbp: float | None = None
+    us_state_sales: dict[str, float] = Field({}, description="Expected annual sales (USD) per state, e.g. {US-CA: 600000}")
+    us_state_transactions: dict[str, int] = {}
+    prices_include_vat: bool | None = None
+    invoices_issued: bool | None = None
+    electronic_invoices: bool | None = None
+    sales_tax_collected: bool | None = None
+    marketplace_facilitator: bool | None = None
