@@ -64,11 +64,27 @@ class Context:
         absent = sorted(listed - set(library.packs))
         if absent:
             raise PackError(Problem("E220", f"jurisdiction profiles name pack(s) that do not exist: {', '.join(absent)}"))
-        claims = None
-        if with_claims:
+        return cls(jur, library, _LazyClaims() if with_claims else None)
+
+
+class _LazyClaims:
+    """Loads the spaCy pipelines only when a launch has material text to scan."""
+
+    def __init__(self) -> None:
+        self._detector: ClaimSource | None = None
+
+    def _get(self) -> ClaimSource:
+        if self._detector is None:
             from .nlp.claims import ClaimDetector
-            claims = ClaimDetector()
-        return cls(jur, library, claims)
+
+            self._detector = ClaimDetector()
+        return self._detector
+
+    def supports(self, jurisdiction: str, lang: str) -> bool:
+        return self._get().supports(jurisdiction, lang)
+
+    def detect(self, text: str, jurisdiction: str, lang: str = "auto", substantiation: Any = ()) -> list:
+        return self._get().detect(text, jurisdiction, lang, substantiation)
 
 
 def select_packs(ctx: Context, launch_jurisdictions: list[str]) -> list[Pack]:
