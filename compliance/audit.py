@@ -11,6 +11,7 @@ from . import __version__
 from .engine import reference
 from .engine.durable_backend import DurableBackend
 from .engine.model import RawResult
+from .checklist import build_checklist
 from .errors import InputError, PackError, Problem
 from .facts import FactSet, build_facts
 from .loading.jurisdictions import GLOBAL, Jurisdictions, load_jurisdictions
@@ -317,6 +318,7 @@ def audit_loaded(loaded: LoadedLaunch, ctx: Context, options: AuditOptions, pack
                                for a in doc.readiness.action_items]
     if options.waivers:
         apply_waivers(report, load_waivers(options.waivers), as_of)
+    report.checklist = build_checklist(report, {r.id: r.spec.tags for p in packs for r in p.rules})
     return report
 
 
