@@ -65,6 +65,8 @@ class Product(Strict):
     us_content_pct: float | None = None
     registrations: list[str] = Field([], description="Product approvals held, e.g. health_food_blue_hat, nmpa_device, ce_mark")
     eco_certifications: list[str] = []
+    sustainability_label_shown: bool | None = Field(None, description="A sustainability or eco label is displayed on the product or its ads")
+    sustainability_label_certified: bool | None = Field(None, description="That label rests on a third-party certification scheme or was set up by public authorities")
     safety_tested: bool | None = None
     age_grading: str | None = None
 
@@ -179,6 +181,8 @@ class PersonalData(Strict):
     marketing_opt_in: bool | None = None
     marketing_unsubscribe: bool | None = None
     ai_training_on_user_data: bool | None = None
+    large_scale: bool | None = Field(None, description="Processing on a large scale (GDPR Arts. 35(3), 37(1)): number of people, volume, duration, reach")
+    systematic_monitoring: bool | None = Field(None, description="Regular and systematic monitoring of people, e.g. tracking, profiling, behavioural ads (GDPR Art. 37(1)(b))")
 
 
 class Endorsement(Strict):
