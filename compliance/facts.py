@@ -8,8 +8,9 @@ Sections that are absent still give their singleton fact, so rules about them en
 from __future__ import annotations
 
 import datetime as dt
+import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, get_args, get_origin
+from typing import Any, Callable, Iterable, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -230,7 +231,9 @@ def _model_fields(model_cls: type[BaseModel], prefix: str = "") -> set[str]:
     out: set[str] = set()
     for name, info in model_cls.model_fields.items():
         ann = info.annotation
-        inner = [a for a in (get_args(ann) or (ann,)) if a is not type(None)]
+        # unwrap Optional/unions only: get_args(dict[str, int]) would otherwise yield (str, int)
+        is_union = get_origin(ann) in (Union, types.UnionType)
+        inner = [a for a in get_args(ann) if a is not type(None)] if is_union else [ann]
         target = inner[0] if inner else ann
         if isinstance(target, type) and issubclass(target, BaseModel):
             out |= _model_fields(target, f"{prefix}{name}_")

@@ -189,7 +189,7 @@ def _check_fields(spec: RuleSpec, applies: Cond | None, fails: Cond, needs: list
     used = set(needs) | referenced_fields(fails) | (referenced_fields(applies) if applies else set())
     for scope_name, fname in sorted(used):
         kind = kinds[scope_name]
-        if not has_field(kind, fname):
+        if fname != "ref" and not has_field(kind, fname):  # every fact has its ref (id)
             raise _problem("E216", f"rule {spec.id}: {kind} has no field {fname!r}{_suggest(fname, sorted(FACT_FIELDS[kind]))}",
                            file, source, path, f"a field of {kind}")
     for kind in quantified_kinds(fails) | (quantified_kinds(applies) if applies else set()):
