@@ -1,0 +1,301 @@
+"""Risky advertising-claim detector (issue 3): English and Chinese, context-aware, data-driven.
+
+The lexicons, context cues, exceptions and category->rule maps live in ``rules/claims`` (YAML). This
+module wires them together: normalise -> match candidates -> drop allowed spans and unmet conditions
+-> judge context -> apply exceptions, disclosure and substantiation -> severity per jurisdiction.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from compliance.nlp.context import TextGeometry, analyse, quoted_spans
+from compliance.nlp.lexicon import (
+    LANGUAGES, SEVERITY_RANK, JurisdictionMap, LanguagePack, LexiconError, load_jurisdiction, load_language,
+)
+from compliance.nlp.matching import ChineseMatcher, EnglishMatcher, RawHit
+from compliance.nlp.normalize import normalize
+
+CATEGORIES = ("absolute", "medical", "health", "efficacy", "guarantee", "statistic", "authority", "price",
+              "urgency", "endorsement", "comparison", "origin", "environmental", "gambling", "alcohol",
+              "tobacco", "children")
+
+# Medical, health-food and financial claims are never treated as minor (SAMR 2023 guide), so the
+# exceptions that lower other findings do not apply to them.
+NEVER_DOWNGRADED = frozenset({"medical", "health"})
+FINANCIAL_TAG = "financial"
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[a-z]{2}")
+
+
+class UnsupportedLanguage(ValueError):
+    """No lexicon for this (jurisdiction, language) pair."""
+
+
+@dataclass(frozen=True)
+class ClaimHit:
+    start: int
+    end: int
+    text: str
+    category: str
+    lang: str
+    severity: str
+    rule: str
+    citation: dict
+    explanation: str
+    suggestion: str | None
+    context: tuple[str, ...]
+    exception: str | None
+    substantiated_by: str | None
+
+    def as_dict(self) -> dict:
+        return {
+            "start": self.start, "end": self.end, "text": self.text, "category": self.category,
+            "lang": self.lang, "severity": self.severity, "rule": self.rule, "citation": dict(self.citation),
+            "explanation": self.explanation, "suggestion": self.suggestion, "context": list(self.context),
+            "exception": self.exception, "substantiated_by": self.substantiated_by,
+        }
+
+
+def default_lexicon_dir() -> Path:
+    try:
+        from compliance.resources import data_dir
+    except ImportError:  # the core's resources module is not there yet
+        return Path(__file__).resolve().parents[2] / "rules" / "claims"
+    return data_dir("rules") / "claims"
+
+
+def _lower(severity: str, cap: str) -> str:
+    return severity if SEVERITY_RANK[severity] <= SEVERITY_RANK[cap] else cap
+
+
+def _clamp(severity: str, low: str | None, high: str | None) -> str:
+    if low is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[low]:
+        severity = low
+    if high is not None and SEVERITY_RANK[severity] > SEVERITY_RANK[high]:
+        severity = high
+    return severity
+
+
+class ClaimDetector:
+    def __init__(self, lexicon_dir: Path | None = None):
+        self.lexicon_dir = Path(lexicon_dir) if lexicon_dir is not None else default_lexicon_dir()
+        self._packs: dict[str, LanguagePack] = {}
+        self._matchers: dict[str, EnglishMatcher | ChineseMatcher] = {}
+        self._jurisdictions: dict[str, JurisdictionMap] = {}
+        self._load_data()
+
+    # ----- data -----------------------------------------------------------------------------
+    def _load_data(self) -> None:
+        if not self.lexicon_dir.is_dir():
+            raise LexiconError(f"{self.lexicon_dir}: claims data directory not found")
+        for lang in LANGUAGES:
+            if (self.lexicon_dir / lang / "lexicon.yaml").is_file():
+                self._packs[lang] = load_language(self.lexicon_dir, lang, CATEGORIES)
+        for path in sorted((self.lexicon_dir / "jurisdictions").glob("*.yaml")):
+            jmap = load_jurisdiction(path, CATEGORIES)
+            for code in (jmap.id, *jmap.aliases):
+                self._jurisdictions[code.upper()] = jmap
+        for jmap in {j.id: j for j in self._jurisdictions.values()}.values():
+            for pack in self._packs.values():
+                for entry in pack.entries:
+                    rule = entry.rule_in.get(jmap.id)
+                    if rule is not None and rule not in jmap.citations:
+                        raise LexiconError(f"{self.lexicon_dir / pack.lang / 'lexicon.yaml'}: entry {entry.id}: "
+                                           f"rule {rule} for {jmap.id} has no citation in that jurisdiction file")
+
+    def _matcher(self, lang: str) -> EnglishMatcher | ChineseMatcher:
+        matcher = self._matchers.get(lang)
+        if matcher is None:
+            from compliance.nlp import pipelines
+
+            if lang == "en":
+                matcher = EnglishMatcher(self._packs["en"], pipelines.english())
+            else:
+                matcher = ChineseMatcher(self._packs["zh"], pipelines.chinese())
+            self._matchers[lang] = matcher
+        return matcher
+
+    def jurisdictions(self) -> list[str]:
+        return sorted(self._jurisdictions)
+
+    def _jurisdiction(self, jurisdiction: str) -> JurisdictionMap | None:
+        return self._jurisdictions.get((jurisdiction or "").upper())
+
+    def supports(self, jurisdiction: str, lang: str) -> bool:
+        jmap = self._jurisdiction(jurisdiction)
+        if jmap is None:
+            return False
+        if lang == "auto":
+            return any(lang in self._packs for lang in jmap.languages)
+        return lang in jmap.languages and lang in self._packs
+
+    # ----- detection ------------------------------------------------------------------------
+    def detect(self, text: str, jurisdiction: str, lang: str = "auto",
+               substantiation: Sequence[tuple[str, str]] = ()) -> list[ClaimHit]:
+        jmap = self._jurisdiction(jurisdiction)
+        if jmap is None:
+            raise UnsupportedLanguage(f"no claims lexicon for jurisdiction {jurisdiction!r} "
+                                      f"(known: {', '.join(self.jurisdictions())})")
+        if not self.supports(jurisdiction, lang):
+            raise UnsupportedLanguage(f"no claims lexicon for language {lang!r} in {jmap.id} "
+                                      f"(supported: {', '.join(l for l in jmap.languages if l in self._packs)})")
+        if not text:
+            return []
+        norm = normalize(text)
+        folded = norm.text
+        # Mixed text: every supported language whose script appears is checked, whatever `lang` says,
+        # because Chinese ads routinely carry English ("TOP1", "NO.1") and vice versa.
+        active = [lang_ for lang_, script in (("zh", _CJK), ("en", _LATIN_WORD))
+                  if lang_ in jmap.languages and lang_ in self._packs and script.search(folded)]
+        geometry = TextGeometry(folded)
+        hits: list[ClaimHit] = []
+        for lang_ in active:
+            hits.extend(self._detect_language(text, folded, norm, geometry, lang_, jmap, substantiation))
+        hits.sort(key=lambda h: (h.start, h.end, h.category))
+        return hits
+
+    def _detect_language(self, original: str, folded: str, norm, geometry: TextGeometry, lang: str,
+                         jmap: JurisdictionMap, substantiation: Sequence[tuple[str, str]]) -> list[ClaimHit]:
+        pack = self._packs[lang]
+        matcher = self._matcher(lang)
+        raw = matcher.find(folded)
+        if not raw:
+            return []
+        allowed = [m.span() for pattern in pack.allowed for m in pattern.finditer(folded)]
+        if allowed:
+            raw = [h for h in raw if not any(s <= h.start and h.end <= e for s, e in allowed)]
+        if isinstance(matcher, ChineseMatcher):
+            checked = []
+            for hit in raw:
+                if hit.entry.segment_check or hit.entry.extend_to_word:
+                    c_start, c_end = geometry.clause(hit.start)
+                    lo, hi = max(c_start, hit.start - 6), min(max(c_end, hit.end), hit.end + 8)
+                    hit = matcher.check_segments(folded, hit, lo, hi)
+                    if hit is None:
+                        continue
+                checked.append(hit)
+            raw = checked
+
+        present = {h.entry.id for h in raw}
+        by_sentence: dict[tuple[int, int], set[str]] = {}
+        for hit in raw:
+            by_sentence.setdefault(geometry.sentence(hit.start), set()).add(hit.entry.id)
+        kept: list[RawHit] = []
+        for hit in raw:
+            entry = hit.entry
+            if entry.category is None:
+                continue
+            if entry.requires_text and not any(ref in present for ref in entry.requires_text):
+                continue
+            if entry.requires_sentence and not any(
+                    ref in by_sentence[geometry.sentence(hit.start)] for ref in entry.requires_sentence):
+                continue
+            kept.append(hit)
+        kept = _drop_nested(kept)
+        if not kept:
+            return []
+
+        quotes = quoted_spans(folded, pack.cues.quotes)
+        disclosed = bool(pack.cues.disclosure.search(folded))
+        strict_clauses = {geometry.clause(h.start) for h in kept
+                          if h.entry.category in NEVER_DOWNGRADED or FINANCIAL_TAG in h.entry.tags}
+        evidence = _substantiated_spans(folded, substantiation)
+        results: list[ClaimHit] = []
+        for hit in kept:
+            results.append(self._judge(original, folded, norm, geometry, pack, jmap, hit, quotes, disclosed,
+                                       strict_clauses, evidence))
+        return results
+
+    def _judge(self, original, folded, norm, geometry, pack, jmap, hit: RawHit, quotes, disclosed,
+               strict_clauses, evidence) -> ClaimHit:
+        entry = hit.entry
+        category = entry.category
+        mapping = jmap.categories[category]
+        severity = entry.severity_in.get(jmap.id, entry.severity)
+        severity = _clamp(severity, mapping.min_severity, mapping.max_severity)
+        ctx = analyse(folded, geometry, hit.start, hit.end, pack.cues, quotes)
+        context = list(ctx.labels)
+        exception = None
+        if ctx.cleared:
+            severity = "info"
+        else:
+            strict = (category in NEVER_DOWNGRADED or FINANCIAL_TAG in entry.tags
+                      or geometry.clause(hit.start) in strict_clauses)
+            if not strict:
+                found = _exception_for(folded, geometry, pack, category, hit)
+                if found is not None:
+                    exception, effect = found
+                    severity = _lower(severity, effect)
+            if category == "endorsement" and disclosed:
+                context.append("disclosed")
+                severity = _lower(severity, "low")
+        substantiated_by = None
+        for s, e, proof in evidence:
+            if s < hit.end and hit.start < e:
+                substantiated_by = proof
+                if mapping.substantiable:
+                    severity = "info"
+                break
+        rule = entry.rule_in.get(jmap.id, mapping.rule)
+        start, end = norm.to_original(hit.start, hit.end)
+        explanation = entry.explanation
+        if substantiated_by is not None and not mapping.substantiable:
+            explanation += " Evidence does not cure this in this jurisdiction: the wording itself is restricted."
+        return ClaimHit(start=start, end=end, text=original[start:end], category=category, lang=entry.lang,
+                        severity=severity, rule=rule, citation=dict(jmap.citations[rule]),
+                        explanation=explanation, suggestion=entry.suggestion, context=tuple(context),
+                        exception=exception, substantiated_by=substantiated_by)
+
+
+def _drop_nested(hits: list[RawHit]) -> list[RawHit]:
+    """Keep the longest reading: a hit strictly inside a longer hit adds nothing ("proven" inside
+    "clinically proven"). Equal spans of different categories are both kept; duplicates are not."""
+    hits = sorted(hits, key=lambda h: (h.start, -(h.end - h.start)))
+    kept: list[RawHit] = []
+    seen: set[tuple[int, int, str]] = set()
+    for hit in hits:
+        key = (hit.start, hit.end, hit.entry.category)
+        if key in seen:
+            continue
+        if any(k.start <= hit.start and hit.end <= k.end and (k.end - k.start) > (hit.end - hit.start)
+               for k in kept[-8:]):
+            continue
+        seen.add(key)
+        kept.append(hit)
+    return kept
+
+
+def _exception_for(folded: str, geometry: TextGeometry, pack: LanguagePack, category: str,
+                   hit: RawHit) -> tuple[str, str] | None:
+    for rule in pack.exceptions:
+        if category not in rule.categories:
+            continue
+        if rule.scope == "covering":
+            lo, hi = geometry.sentence(hit.start)
+            window = folded[lo:hi]
+            for pattern in rule.patterns:
+                if any(lo + m.start() <= hit.start and hit.end <= lo + m.end() for m in pattern.finditer(window)):
+                    return rule.name, rule.effect
+            continue
+        lo, hi = geometry.clause(hit.start) if rule.scope == "clause" else geometry.sentence(hit.start)
+        window = folded[lo:max(hi, hit.end)]
+        if any(p.search(window) for p in rule.patterns) and all(p.search(window) for p in rule.also):
+            return rule.name, rule.effect
+    return None
+
+
+def _substantiated_spans(folded: str, substantiation: Sequence[tuple[str, str]]) -> list[tuple[int, int, str]]:
+    spans = []
+    for claim_text, proof in substantiation:
+        needle = normalize(claim_text).text.strip()
+        if not needle:
+            continue
+        start = folded.find(needle)
+        while start != -1:
+            spans.append((start, start + len(needle), proof))
+            start = folded.find(needle, start + 1)
+    return spans
