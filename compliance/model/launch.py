@@ -51,6 +51,8 @@ class Launch(Strict):
     platforms: list[str] = Field([], description="Marketplaces or app stores used, e.g. Tmall, JD, Amazon")
     audience: Audience | None = None
     expected_users: dict[str, int] = Field({}, description="Expected users per market, e.g. {CN: 120000}")
+    uses_bots: bool | None = Field(None, description="Automated online accounts or chatbots talk to consumers (sales, support, social)")
+    bot_disclosed: bool | None = Field(None, description="Each bot clearly discloses that it is a bot")
 
 
 class Product(Strict):
@@ -69,6 +71,7 @@ class Product(Strict):
     sustainability_label_certified: bool | None = Field(None, description="That label rests on a third-party certification scheme or was set up by public authorities")
     safety_tested: bool | None = None
     age_grading: str | None = None
+    subcategory: str | None = Field(None, description="Finer product type where a law turns on it, e.g. live_event_ticket, short_term_lodging, restaurant_meal")
 
 
 class DataItem(Strict):
@@ -181,6 +184,11 @@ class PersonalData(Strict):
     marketing_opt_in: bool | None = None
     marketing_unsubscribe: bool | None = None
     ai_training_on_user_data: bool | None = None
+    notice_matches_practices: bool | None = Field(None, description="The privacy notice truthfully describes every actual collection, use, sharing and security practice (FTC Act s.5)")
+    retroactive_material_change: bool | None = Field(None, description="Data already collected is now used in a materially different way than promised when it was collected (e.g. AI training, new third-party sharing)")
+    material_change_consent: bool | None = Field(None, description="Affirmative consent was obtained for that retroactive material change")
+    data_broker: bool | None = Field(None, description="Sells personal information of consumers the business has no direct relationship with (data broker)")
+    data_broker_registered: bool | None = Field(None, description="Registered as a data broker where the law requires it (e.g. California Delete Act)")
     large_scale: bool | None = Field(None, description="Processing on a large scale (GDPR Arts. 35(3), 37(1)): number of people, volume, duration, reach")
     systematic_monitoring: bool | None = Field(None, description="Regular and systematic monitoring of people, e.g. tracking, profiling, behavioural ads (GDPR Art. 37(1)(b))")
 
@@ -255,6 +263,7 @@ class Price(Strict):
     personalised_disclosed: bool | None = None
     drip_pricing: bool | None = None
     free_claim: bool | None = None
+    reference_price_last_offered: Date | None = Field(None, description="Last date the product was actually offered at the reference (was) price")
 
 
 class Seller(Strict):
@@ -296,6 +305,7 @@ class Reviews(Strict):
     insider_reviews_disclosed: bool | None = None
     fake_review_controls: bool | None = None
     bought_reviews: bool | None = None
+    terms_restrict_reviews: bool | None = Field(None, description="Terms or form contracts bar or penalise honest customer reviews, or claim IP rights in them (non-disparagement clause)")
 
 
 class Subscription(Strict):
@@ -314,6 +324,7 @@ class Subscription(Strict):
     cancel_clicks: int | None = None
     renewal_terms_prominent: bool | None = None
     confirmation_sent: bool | None = None
+    term_months: int | None = Field(None, description="Length of the initial subscription term in months")
 
 
 class Checkout(Strict):
@@ -345,6 +356,7 @@ class Commerce(Strict):
     platform_checks_merchants: bool | None = None
     takedown_process: bool | None = None
     dark_patterns_reviewed: bool | None = None
+    shipping_delay_notice: bool | None = Field(None, description="When a promised (or 30-day) shipping date slips, buyers get a delay notice with the option to cancel for a refund")
 
 
 class Registration(Strict):
@@ -400,6 +412,7 @@ class IntellectualProperty(Strict):
     patent_numbers_shown: bool | None = None
     domain_names: list[str] = []
     ugc_platform: bool | None = None
+    dmca_agent_designated: bool | None = Field(None, description="A DMCA agent is designated with the US Copyright Office (17 U.S.C. 512(c)(2))")
 
 
 class TaxRegistration(Strict):
