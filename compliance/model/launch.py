@@ -71,6 +71,7 @@ class Product(Strict):
     sustainability_label_certified: bool | None = Field(None, description="That label rests on a third-party certification scheme or was set up by public authorities")
     safety_tested: bool | None = None
     age_grading: str | None = None
+    subcategory: str | None = Field(None, description="Finer product type where a law turns on it, e.g. live_event_ticket, short_term_lodging, restaurant_meal")
     less_healthy: bool | None = Field(None, description="Food or drink that is 'less healthy' (HFSS) under the applicable nutrient profiling model (UK: in scope of the 2026 advertising restrictions)")
     subcategory: str | None = Field(None, description="Finer product type where a law turns on it, e.g. live_event_ticket, short_term_lodging, restaurant_meal")
 
@@ -185,6 +186,11 @@ class PersonalData(Strict):
     marketing_opt_in: bool | None = None
     marketing_unsubscribe: bool | None = None
     ai_training_on_user_data: bool | None = None
+    notice_matches_practices: bool | None = Field(None, description="The privacy notice truthfully describes every actual collection, use, sharing and security practice (FTC Act s.5)")
+    retroactive_material_change: bool | None = Field(None, description="Data already collected is now used in a materially different way than promised when it was collected (e.g. AI training, new third-party sharing)")
+    material_change_consent: bool | None = Field(None, description="Affirmative consent was obtained for that retroactive material change")
+    data_broker: bool | None = Field(None, description="Sells personal information of consumers the business has no direct relationship with (data broker)")
+    data_broker_registered: bool | None = Field(None, description="Registered as a data broker where the law requires it (e.g. California Delete Act)")
     regulator_fee_paid: bool | None = Field(None, description="Registered with / fee paid to the data protection regulator where the law requires it (UK: ICO data protection fee)")
     notice_matches_practices: bool | None = Field(None, description="The privacy notice truthfully describes every actual collection, use, sharing and security practice (FTC Act s.5)")
     retroactive_material_change: bool | None = Field(None, description="Data already collected is now used in a materially different way than promised when it was collected (e.g. AI training, new third-party sharing)")
