@@ -73,7 +73,6 @@ class Product(Strict):
     age_grading: str | None = None
     subcategory: str | None = Field(None, description="Finer product type where a law turns on it, e.g. live_event_ticket, short_term_lodging, restaurant_meal")
     less_healthy: bool | None = Field(None, description="Food or drink that is 'less healthy' (HFSS) under the applicable nutrient profiling model (UK: in scope of the 2026 advertising restrictions)")
-    subcategory: str | None = Field(None, description="Finer product type where a law turns on it, e.g. live_event_ticket, short_term_lodging, restaurant_meal")
 
 
 class DataItem(Strict):
@@ -192,11 +191,6 @@ class PersonalData(Strict):
     data_broker: bool | None = Field(None, description="Sells personal information of consumers the business has no direct relationship with (data broker)")
     data_broker_registered: bool | None = Field(None, description="Registered as a data broker where the law requires it (e.g. California Delete Act)")
     regulator_fee_paid: bool | None = Field(None, description="Registered with / fee paid to the data protection regulator where the law requires it (UK: ICO data protection fee)")
-    notice_matches_practices: bool | None = Field(None, description="The privacy notice truthfully describes every actual collection, use, sharing and security practice (FTC Act s.5)")
-    retroactive_material_change: bool | None = Field(None, description="Data already collected is now used in a materially different way than promised when it was collected (e.g. AI training, new third-party sharing)")
-    material_change_consent: bool | None = Field(None, description="Affirmative consent was obtained for that retroactive material change")
-    data_broker: bool | None = Field(None, description="Sells personal information of consumers the business has no direct relationship with (data broker)")
-    data_broker_registered: bool | None = Field(None, description="Registered as a data broker where the law requires it (e.g. California Delete Act)")
     large_scale: bool | None = Field(None, description="Processing on a large scale (GDPR Arts. 35(3), 37(1)): number of people, volume, duration, reach")
     systematic_monitoring: bool | None = Field(None, description="Regular and systematic monitoring of people, e.g. tracking, profiling, behavioural ads (GDPR Art. 37(1)(b))")
 
