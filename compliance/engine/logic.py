@@ -182,12 +182,16 @@ def dnf(form: BForm) -> list[tuple[BForm, ...]]:
         for item in form.items:
             out.extend(dnf(item))
             if len(out) > MAX_CONJUNCTS:
+                out = _dedupe(out)
+            if len(out) > MAX_CONJUNCTS:
                 raise LogicError(f"condition expands to more than {MAX_CONJUNCTS} alternatives; simplify the rule")
         return _dedupe(out)
     result: list[tuple[BForm, ...]] = [()]
     for item in form.items:
         alternatives = dnf(item)
-        result = [left + right for left in result for right in alternatives]
+        # Drop contradictory and duplicate conjuncts as we go: the cap is on real alternatives, not on
+        # intermediate products that simplify away (negated three-valued tests multiply fast).
+        result = _dedupe([left + right for left in result for right in alternatives])
         if len(result) > MAX_CONJUNCTS:
             raise LogicError(f"condition expands to more than {MAX_CONJUNCTS} alternatives; simplify the rule")
     return _dedupe(result)
