@@ -58,6 +58,8 @@ def _run_one(ctx: Context, pack: Pack, rule: Rule, test) -> TestResult:
     except ComplianceError as exc:
         return TestResult(rule.id, test.name, expected, "invalid", False, str(exc))
     outcomes = [o for o in report.outcomes if o.rule == rule.id]
+    if not outcomes and rule.in_force(as_of) == "expired":
+        return TestResult(rule.id, test.name, expected, "not_in_force", expected == "not_in_force", "rule expired on the launch date")
     if subject is not None:
         got_list = [o.outcome for o in outcomes if o.subject == subject]
         got = got_list[0] if len(got_list) == 1 else f"no outcome for subject {subject!r}"

@@ -56,8 +56,9 @@ class RuleTest(_Strict):
     def _expect_shape(self) -> "RuleTest":
         extra = set(self.expect) - {"outcome", "subject"}
         if extra or "outcome" not in self.expect:
-            raise ValueError("expect takes {outcome: fail|pass|not_applicable|needs_info, subject: <ref>}")
-        if self.expect["outcome"] not in ("fail", "pass", "not_applicable", "needs_info"):
+            raise ValueError("expect takes {outcome: fail|pass|not_applicable|needs_info|not_in_force, subject: <ref>}")
+        # not_in_force: the rule is past its effective_until on the test's launch date, so it must not be evaluated
+        if self.expect["outcome"] not in ("fail", "pass", "not_applicable", "needs_info", "not_in_force"):
             raise ValueError(f"unknown outcome {self.expect['outcome']!r}")
         return self
 
