@@ -224,6 +224,7 @@ class Material(Strict):
     popup: bool | None = None
     close_button: bool | None = None
     reviewed: bool | None = None
+    ad_approval_ref: str | None = Field(None, description="Approval/clearance number from a regulator where the ad needs prior approval (e.g. CN 广告审查批准文号 for drug, medical-device and health-food ads)")
     endorsements: list[Endorsement] = []
     assets: list[str] = Field([], description="Asset ids used in this material")
 
