@@ -436,3 +436,4 @@ class Tax(Strict):
     electronic_invoices: bool | None = None
     sales_tax_collected: bool | None = None
     marketplace_facilitator: bool | None = None
+    platform_reports_seller_tax_info: bool | None = Field(None, description="A marketplace/platform reports its sellers' identity and tax-related information to the tax authority (CN E-Commerce Law Art. 28(2), EU DAC7, US Form 1099-K)")
