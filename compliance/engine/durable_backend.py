@@ -185,7 +185,8 @@ class DurableBackend:
             current: list[EvalRule] = []
             defs: dict[str, dict] = {}
             compiler = _Compiler(f"{key}#0")
-            for rule in rules:
+            # Rulesets of one subject kind each receive only the facts they read: fewer asserts per chunk.
+            for rule in sorted(rules, key=lambda r: r.subject):
                 rule_defs = compiler.rule(len(current), rule)
                 if len(rule_defs) > MAX_RULES_PER_RULESET:
                     raise LogicError(f"rule {rule.id} needs {len(rule_defs)} engine rules; at most {MAX_RULES_PER_RULESET}")
