@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from compliance.nlp.context import TextGeometry, analyse, quoted_spans
+from compliance.nlp.context import ContextResult, TextGeometry, analyse, quoted_spans
 from compliance.nlp.lexicon import (
     LANGUAGES, SEVERITY_RANK, JurisdictionMap, LanguagePack, LexiconError, load_jurisdiction, load_language,
 )
@@ -27,6 +27,7 @@ CATEGORIES = ("absolute", "medical", "health", "efficacy", "guarantee", "statist
 NEVER_DOWNGRADED = frozenset({"medical", "health"})
 FINANCIAL_TAG = "financial"
 
+_NO_CONTEXT = ContextResult((), False)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]{2}")
 
@@ -169,16 +170,15 @@ class ClaimDetector:
         if allowed:
             raw = [h for h in raw if not any(s <= h.start and h.end <= e for s, e in allowed)]
         if isinstance(matcher, ChineseMatcher):
-            checked = []
-            for hit in raw:
-                if hit.entry.segment_check or hit.entry.extend_to_word:
+            plain = [h for h in raw if not (h.entry.segment_check or h.entry.extend_to_word)]
+            needs = [h for h in raw if h.entry.segment_check or h.entry.extend_to_word]
+            if needs:
+                windows = []
+                for hit in needs:
                     c_start, c_end = geometry.clause(hit.start)
-                    lo, hi = max(c_start, hit.start - 6), min(max(c_end, hit.end), hit.end + 8)
-                    hit = matcher.check_segments(folded, hit, lo, hi)
-                    if hit is None:
-                        continue
-                checked.append(hit)
-            raw = checked
+                    windows.append((max(c_start, hit.start - 4), min(max(c_end, hit.end), hit.end + 4)))
+                plain.extend(matcher.check_segments(folded, needs, windows))
+            raw = plain
 
         present = {h.entry.id for h in raw}
         by_sentence: dict[tuple[int, int], set[str]] = {}
@@ -217,7 +217,10 @@ class ClaimDetector:
         mapping = jmap.categories[category]
         severity = entry.severity_in.get(jmap.id, entry.severity)
         severity = _clamp(severity, mapping.min_severity, mapping.max_severity)
-        ctx = analyse(folded, geometry, hit.start, hit.end, pack.cues, quotes)
+        if severity == "info":  # a sector mention: context cannot lower it, exceptions do not apply
+            ctx = _NO_CONTEXT
+        else:
+            ctx = analyse(folded, geometry, hit.start, hit.end, pack.cues, quotes)
         context = list(ctx.labels)
         exception = None
         if ctx.cleared:

@@ -220,7 +220,11 @@ def load_language(directory: Path, lang: str, categories: tuple[str, ...]) -> La
         mention_quote_slack=int(ctx.get("mention_quote_slack", 12)),
         after_negation=cue("after_negation", required=False),
     )
-    allowed = tuple(_compile(p, ctx_path, "allowed") for p in _str_list(ctx.get("allowed"), ctx_path, "allowed"))
+    allowed_items = _str_list(ctx.get("allowed"), ctx_path, "allowed")
+    for item in allowed_items:
+        _compile(item, ctx_path, "allowed")
+    # One alternation: a single pass over the text instead of one per allowed expression.
+    allowed = (_alternation(allowed_items, ctx_path, "allowed"),) if allowed_items else ()
     exceptions: list[ExceptionRule] = []
     for index, raw in enumerate(ctx.get("exceptions") or []):
         where = f"exceptions[{index}]"
@@ -236,9 +240,12 @@ def load_language(directory: Path, lang: str, categories: tuple[str, ...]) -> La
         for cat in cats:
             if cat not in categories:
                 raise _fail(ctx_path, where, f"unknown category {cat!r}")
-        patterns = tuple(_compile(p, ctx_path, where) for p in _str_list(raw.get("regex"), ctx_path, where))
-        if not patterns:
+        items = _str_list(raw.get("regex"), ctx_path, where)
+        if not items:
             raise _fail(ctx_path, where, "needs 'regex'")
+        for item in items:
+            _compile(item, ctx_path, where)
+        patterns = (_alternation(items, ctx_path, where),)
         exceptions.append(ExceptionRule(
             name=raw["name"], categories=cats, patterns=patterns, scope=scope,
             also=tuple(_compile(p, ctx_path, where) for p in _str_list(raw.get("also"), ctx_path, where)),

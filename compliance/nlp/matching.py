@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 
 from compliance.nlp.lexicon import Entry, LanguagePack
 
@@ -18,57 +18,79 @@ class RawHit:
     entry: Entry
 
 
-def _combined_regex(entries: tuple[Entry, ...]) -> tuple[re.Pattern[str] | None, dict[str, Entry]]:
-    groups: dict[str, Entry] = {}
-    parts: list[str] = []
-    for entry in entries:
-        for number, pattern in enumerate(entry.regex):
-            name = f"g{len(groups)}"
-            groups[name] = entry
-            parts.append(f"(?P<{name}>{pattern})")
-    if not parts:
-        return None, groups
-    return re.compile("|".join(parts)), groups
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
-def _regex_hits(pattern: re.Pattern[str] | None, groups: dict[str, Entry], text: str) -> list[RawHit]:
-    if pattern is None:
-        return []
-    hits = []
-    for match in pattern.finditer(text):
-        name = match.lastgroup
-        if name is not None and match.end() > match.start():
-            hits.append(RawHit(match.start(), match.end(), groups[name]))
+class _Pattern:
+    """One lexicon regex. A leading \\b stops Python's re from scanning fast for the pattern's first
+    characters, so it is removed from the compiled pattern and checked on each match instead."""
+
+    def __init__(self, pattern: str, entry: Entry):
+        self.entry = entry
+        self.boundary = pattern.startswith(r"\b")
+        self.regex = re.compile(pattern[2:] if self.boundary else pattern)
+
+    def hits(self, text: str) -> list[RawHit]:
+        out = []
+        for match in self.regex.finditer(text):
+            start, end = match.span()
+            if end == start:
+                continue
+            if self.boundary and start > 0 and _is_word(text[start - 1]) == _is_word(text[start]):
+                continue
+            out.append(RawHit(start, end, self.entry))
+        return out
+
+
+def _patterns(entries: tuple[Entry, ...]) -> list[_Pattern]:
+    return [_Pattern(pattern, entry) for entry in entries for pattern in entry.regex]
+
+
+def _regex_hits(patterns: list[_Pattern], text: str) -> list[RawHit]:
+    hits: list[RawHit] = []
+    for pattern in patterns:
+        hits.extend(pattern.hits(text))
     return hits
 
 
 class EnglishMatcher:
     def __init__(self, pack: LanguagePack, nlp: Language):
+        from compliance.nlp.pipelines import inflections
+
         self.nlp = nlp
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.lemmas = Matcher(nlp.vocab)
         self.by_key: dict[int, Entry] = {}
         for entry in pack.entries:
             key = nlp.vocab.strings.add(entry.id)
             self.by_key[key] = entry
-            if entry.phrases:
-                self.phrases.add(entry.id, [nlp.make_doc(p) for p in entry.phrases])
-            if entry.lemmas:
-                self.lemmas.add(entry.id, [[{"LEMMA": word} for word in lemma.lower().split()]
-                                           for lemma in entry.lemmas])
-        self.regex, self.groups = _combined_regex(pack.entries)
+            texts = set(entry.phrases)
+            for lemma in entry.lemmas:
+                # Lemma sequences become every inflected form from the lookup table ("cure" -> cures,
+                # cured, curing): same result as matching on LEMMA, without lemmatising every token.
+                variants = [""]
+                for word in lemma.lower().split():
+                    variants = [f"{v} {form}".strip() for v in variants for form in sorted(inflections(word))]
+                texts.update(variants)
+            if texts:
+                self.phrases.add(entry.id, [nlp.make_doc(t) for t in sorted(texts)])
+        self.patterns = _patterns(pack.entries)
 
     def find(self, text: str) -> list[RawHit]:
-        doc = self.nlp(text)
+        if _CJK_OR_GLUE.search(text):
+            # Mixed Chinese/English: English words sit directly against Chinese characters and
+            # folded full-width commas ("品质no.1,best"). Blank those out, keeping every offset.
+            text = _CJK_OR_GLUE.sub(lambda m: " " * len(m.group()), text)
+        doc = self.nlp.make_doc(text)
         hits = []
-        for matcher in (self.phrases, self.lemmas):
-            for key, s, e in matcher(doc):
-                last = doc[e - 1]
-                hits.append(RawHit(doc[s].idx, last.idx + len(last.text), self.by_key[key]))
-        hits.extend(_regex_hits(self.regex, self.groups, text))
+        for key, s, e in self.phrases(doc):
+            last = doc[e - 1]
+            hits.append(RawHit(doc[s].idx, last.idx + len(last.text), self.by_key[key]))
+        hits.extend(_regex_hits(self.patterns, text))
         return hits
 
 
+_CJK_OR_GLUE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+|[,;:](?=[a-z])")
 _ASCII_WORD = re.compile(r"[a-z0-9]")
 
 
@@ -91,7 +113,7 @@ class ChineseMatcher:
                 self.by_phrase.setdefault(phrase, []).append(entry)
         ordered = sorted(self.by_phrase, key=len, reverse=True)
         self.phrase_regex = re.compile("|".join(_guarded(p) for p in ordered)) if ordered else None
-        self.regex, self.groups = _combined_regex(pack.entries)
+        self.patterns = _patterns(pack.entries)
 
     def find(self, text: str) -> list[RawHit]:
         hits: list[RawHit] = []
@@ -99,29 +121,54 @@ class ChineseMatcher:
             for match in self.phrase_regex.finditer(text):
                 for entry in self.by_phrase[match.group()]:
                     hits.append(RawHit(match.start(), match.end(), entry))
-        hits.extend(_regex_hits(self.regex, self.groups, text))
+        hits.extend(_regex_hits(self.patterns, text))
         return hits
 
-    def words_around(self, text: str, start: int, end: int, lo: int, hi: int) -> list[tuple[int, int]]:
-        """jieba word spans (absolute offsets) of text[lo:hi], a small window around a hit."""
-        doc = self.nlp.make_doc(text[lo:hi])
-        return [(lo + token.idx, lo + token.idx + len(token.text)) for token in doc]
+    def words(self, text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+        """jieba word spans (absolute offsets) of text[lo:hi]."""
+        from compliance.nlp.pipelines import jieba_words
 
-    def check_segments(self, text: str, hit: RawHit, lo: int, hi: int) -> RawHit | None:
-        """Drop a hit that starts inside a longer word (路口交通 is not 口交); extend a bare prefix
-        such as 最 to the word it modifies so the finding shows 最先进, not 最."""
-        words = self.words_around(text, hit.start, hit.end, lo, hi)
-        starts = {s for s, _ in words}
-        if hit.start not in starts:
+        spans = []
+        pos = lo
+        for word in jieba_words(self.nlp, text[lo:hi]):
+            spans.append((pos, pos + len(word)))
+            pos += len(word)
+        return spans
+
+    def check_segments(self, text: str, hits: list[RawHit], windows: list[tuple[int, int]]) -> list[RawHit]:
+        """Word-boundary checks for hits that need them; windows[i] is hit i's clause-bounded window.
+
+        Overlapping windows are merged and each merged window is segmented once. A hit that starts
+        inside a longer word is dropped (路口交通 is not 口交); a bare prefix such as 最 is extended to
+        the word it modifies so the finding reads 最先进, not 最."""
+        order = sorted(range(len(hits)), key=lambda i: windows[i])
+        merged: list[list[int]] = []   # [lo, hi, *hit indexes]
+        for i in order:
+            lo, hi = windows[i]
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+                merged[-1].append(i)
+            else:
+                merged.append([lo, hi, i])
+        result: dict[int, RawHit | None] = {}
+        for lo, hi, *members in merged:
+            words = self.words(text, lo, hi)
+            starts = {s: n for n, (s, _) in enumerate(words)}
+            for i in members:
+                result[i] = self._check_one(text, hits[i], words, starts)
+        return [result[i] for i in range(len(hits)) if result[i] is not None]
+
+    @staticmethod
+    def _check_one(text: str, hit: RawHit, words: list[tuple[int, int]], starts: dict[int, int]) -> RawHit | None:
+        index = starts.get(hit.start)
+        if index is None:
             return None
         if hit.entry.extend_to_word:
-            for index, (s, e) in enumerate(words):
-                if s == hit.start:
-                    if e > hit.end:
-                        return RawHit(hit.start, e, hit.entry)
-                    if e == hit.end and index + 1 < len(words):
-                        nxt_s, nxt_e = words[index + 1]
-                        if nxt_s == e and text[nxt_s:nxt_e].strip() and not re.match(r"\W", text[nxt_s]):
-                            return RawHit(hit.start, nxt_e, hit.entry)
-                    break
+            word_start, word_end = words[index]
+            if word_end > hit.end:
+                return RawHit(hit.start, word_end, hit.entry)
+            if word_end == hit.end and index + 1 < len(words):
+                next_start, next_end = words[index + 1]
+                if text[next_start].isalnum():
+                    return RawHit(hit.start, next_end, hit.entry)
         return hit

@@ -6,13 +6,14 @@ normalise character by character, so each output character knows which input cha
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 # NFKC would turn these into letters ("™" -> "TM") that glue onto the previous word and break word
 # boundaries ("Best™" -> "besttm"); keep them as the symbols they are.
-_KEEP = {"™", "℠", "®"}
+_KEEP = {"™", "℠", "®", "…"}  # "…" -> "..." would also move every later offset
 # Typographic quotes and apostrophes: one spelling for matching ("world’s" == "world's").
 _EXTRA = {"’": "'", "‘": "'", "＇": "'", "“": '"', "”": '"', "＂": '"', "\u00a0": " ", "\u3000": " "}
 
@@ -44,23 +45,35 @@ class Normalized:
         return o_start, o_end
 
 
+class _FoldTable(dict):
+    """str.translate table that folds each character on first sight and remembers it (C-speed after)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        self[code] = folded
+        if len(folded) != 1:
+            _EXPANDING.add(chr(code))
+        return folded
+
+
+_EXPANDING: set[str] = set()
+_TABLE = _FoldTable()
+
+
 def normalize(text: str) -> Normalized:
-    # Fast path: fold each distinct character once; if every character folds to exactly one
-    # character, positions do not move and one C-level translate() does the work.
-    table: dict[int, str] = {}
-    one_to_one = True
-    for ch in set(text):
-        folded = _fold_char(ch)
-        if folded != ch:
-            table[ord(ch)] = folded
-            if len(folded) != 1:
-                one_to_one = False
-    if one_to_one:
-        return Normalized(text.translate(table) if table else text, None, len(text))
-    pieces: list[str] = []
+    folded = text.translate(_TABLE)
+    # Fast path: every character folded to exactly one character, so positions did not move.
+    if len(folded) == len(text) and (not _EXPANDING or _EXPANDING.isdisjoint(text)):
+        return Normalized(folded, None, len(text))
+    # Slow path, only for texts with characters that expand or vanish (ligatures, "㎏"): copy the
+    # identity mapping in runs between those characters.
+    expanding = re.compile("[" + "".join(re.escape(c) for c in _EXPANDING) + "]")
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        folded = table.get(ord(ch), ch)
-        pieces.append(folded)
-        origin.extend([i] * len(folded))
-    return Normalized("".join(pieces), tuple(origin), len(text))
+    pos = 0
+    for match in expanding.finditer(text):
+        i = match.start()
+        origin.extend(range(pos, i))
+        origin.extend([i] * len(_TABLE[ord(text[i])]))
+        pos = i + 1
+    origin.extend(range(pos, len(text)))
+    return Normalized(folded, tuple(origin), len(text))
