@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..engine.conditions import ConditionError, Cond, parse_condition, referenced_fields, quantified_kinds
+from ..engine.durable_backend import MAX_RULES_PER_RULESET
 from ..engine.logic import LogicError, RuleLogic, dnf, outcome_formulas
 from ..engine.model import EvalRule
 from ..errors import PackError, Problem
@@ -177,8 +178,10 @@ def _compile_rule(spec: RuleSpec, pack: PackSpec, file: str, source: SourceMap, 
     logic = RuleLogic(applies, fails, tuple(needs))
     try:
         formulas = outcome_formulas(logic)
-        for outcome, form in formulas.items():
-            dnf(form)
+        engine_rules = sum(len(dnf(form)) for form in formulas.values())
+        if engine_rules > MAX_RULES_PER_RULESET:
+            raise LogicError(f"the condition expands to {engine_rules} engine rules (at most {MAX_RULES_PER_RULESET}); "
+                             "split it into two rules or simplify any/not nesting")
     except LogicError as exc:
         raise _problem("E215", f"rule {spec.id}: {exc}", file, source, path) from None
     return Rule(spec, pack.pack, pack.jurisdiction, pack.domain, file, source.line_of(path), logic)
