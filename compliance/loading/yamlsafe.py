@@ -159,11 +159,18 @@ class _Builder:
         return InputError(Problem(code, message, self.file, mark.line + 1, mark.column + 1, render_path(path), expected))
 
 
+# libyaml's composer when available: the same node tree and marks, about ten times faster.
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "nesting depth" in str(exc.problem):
+            raise InputError(Problem("E107", "nesting too deep to parse", file, mark.line + 1 if mark else 1,
+                                     expected=f"at most {MAX_DEPTH} levels")) from None
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         raise InputError(Problem("E106", f"malformed YAML: {exc.problem or exc}", file, line, col,
