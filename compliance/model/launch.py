@@ -359,6 +359,7 @@ class Commerce(Strict):
     platform_checks_merchants: bool | None = None
     takedown_process: bool | None = None
     dark_patterns_reviewed: bool | None = None
+    accessibility_info_published: bool | None = Field(None, description="How the online shop meets accessibility requirements is published in the T&Cs or an equivalent document (EU Accessibility Act Art. 13(2), Annex V)")
     shipping_delay_notice: bool | None = Field(None, description="When a promised (or 30-day) shipping date slips, buyers get a delay notice with the option to cancel for a refund")
 
 
