@@ -328,6 +328,7 @@ class Subscription(Strict):
     renewal_terms_prominent: bool | None = None
     confirmation_sent: bool | None = None
     term_months: int | None = Field(None, description="Length of the initial subscription term in months")
+    annual_reminder: bool | None = Field(None, description="Subscribers get a reminder at least once a year with the product, billing frequency, amount and how to cancel")
 
 
 class Checkout(Strict):
