@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from compliance.nlp.context import ContextResult, TextGeometry, analyse, quoted_spans
+from compliance.nlp.context import ContextResult, SpanIndex, TextGeometry, analyse, quoted_spans
 from compliance.nlp.lexicon import (
     LANGUAGES, SEVERITY_RANK, JurisdictionMap, LanguagePack, LexiconError, load_jurisdiction, load_language,
 )
@@ -166,9 +166,9 @@ class ClaimDetector:
         raw = matcher.find(folded)
         if not raw:
             return []
-        allowed = [m.span() for pattern in pack.allowed for m in pattern.finditer(folded)]
-        if allowed:
-            raw = [h for h in raw if not any(s <= h.start and h.end <= e for s, e in allowed)]
+        allowed = SpanIndex([m.span() for pattern in pack.allowed for m in pattern.finditer(folded)])
+        if allowed.spans:
+            raw = [h for h in raw if not allowed.covers(h.start, h.end)]
         if isinstance(matcher, ChineseMatcher):
             plain = [h for h in raw if not (h.entry.segment_check or h.entry.extend_to_word)]
             needs = [h for h in raw if h.entry.segment_check or h.entry.extend_to_word]
@@ -204,14 +204,15 @@ class ClaimDetector:
         strict_clauses = {geometry.clause(h.start) for h in kept
                           if h.entry.category in NEVER_DOWNGRADED or FINANCIAL_TAG in h.entry.tags}
         evidence = _substantiated_spans(folded, substantiation)
+        exceptions = _ExceptionIndex(folded, geometry, pack)
         results: list[ClaimHit] = []
         for hit in kept:
             results.append(self._judge(original, folded, norm, geometry, pack, jmap, hit, quotes, disclosed,
-                                       strict_clauses, evidence))
+                                       strict_clauses, evidence, exceptions))
         return results
 
     def _judge(self, original, folded, norm, geometry, pack, jmap, hit: RawHit, quotes, disclosed,
-               strict_clauses, evidence) -> ClaimHit:
+               strict_clauses, evidence, exceptions: "_ExceptionIndex") -> ClaimHit:
         entry = hit.entry
         category = entry.category
         mapping = jmap.categories[category]
@@ -229,7 +230,7 @@ class ClaimDetector:
             strict = (category in NEVER_DOWNGRADED or FINANCIAL_TAG in entry.tags
                       or geometry.clause(hit.start) in strict_clauses)
             if not strict:
-                found = _exception_for(folded, geometry, pack, category, hit)
+                found = exceptions.find(category, hit)
                 if found is not None:
                     exception, effect = found
                     severity = _lower(severity, effect)
@@ -272,23 +273,45 @@ def _drop_nested(hits: list[RawHit]) -> list[RawHit]:
     return kept
 
 
-def _exception_for(folded: str, geometry: TextGeometry, pack: LanguagePack, category: str,
-                   hit: RawHit) -> tuple[str, str] | None:
-    for rule in pack.exceptions:
-        if category not in rule.categories:
-            continue
-        if rule.scope == "covering":
-            lo, hi = geometry.sentence(hit.start)
-            window = folded[lo:hi]
-            for pattern in rule.patterns:
-                if any(lo + m.start() <= hit.start and hit.end <= lo + m.end() for m in pattern.finditer(window)):
+class _ExceptionIndex:
+    """Exception patterns evaluated once per text, then looked up per hit."""
+
+    def __init__(self, folded: str, geometry: TextGeometry, pack: LanguagePack):
+        self.folded = folded
+        self.geometry = geometry
+        self.pack = pack
+        self._covering: dict[str, SpanIndex] = {}
+        self._scoped: dict[tuple[str, int, int], bool] = {}
+
+    def find(self, category: str, hit: RawHit) -> tuple[str, str] | None:
+        for rule in self.pack.exceptions:
+            if category not in rule.categories:
+                continue
+            if rule.scope == "covering":
+                # Per sentence, cached: some exception patterns scan backwards-unfriendly prefixes
+                # ("[^.!?]*according to"), which over a whole page would cost quadratic time.
+                lo, hi = self.geometry.sentence(hit.start)
+                key = f"{rule.name}:{lo}:{hi}"
+                spans = self._covering.get(key)
+                if spans is None:
+                    window = self.folded[lo:max(hi, hit.end)]
+                    spans = SpanIndex([(lo + m.start(), lo + m.end()) for p in rule.patterns for m in p.finditer(window)])
+                    self._covering[key] = spans
+                if spans.covers(hit.start, hit.end):
                     return rule.name, rule.effect
-            continue
-        lo, hi = geometry.clause(hit.start) if rule.scope == "clause" else geometry.sentence(hit.start)
-        window = folded[lo:max(hi, hit.end)]
-        if any(p.search(window) for p in rule.patterns) and all(p.search(window) for p in rule.also):
-            return rule.name, rule.effect
-    return None
+                continue
+            lo, hi = (self.geometry.clause(hit.start) if rule.scope == "clause"
+                      else self.geometry.sentence(hit.start))
+            hi = max(hi, hit.end)
+            key = (rule.name, lo, hi)
+            found = self._scoped.get(key)
+            if found is None:
+                window = self.folded[lo:hi]
+                found = any(p.search(window) for p in rule.patterns) and all(p.search(window) for p in rule.also)
+                self._scoped[key] = found
+            if found:
+                return rule.name, rule.effect
+        return None
 
 
 def _substantiated_spans(folded: str, substantiation: Sequence[tuple[str, str]]) -> list[tuple[int, int, str]]:

@@ -59,9 +59,37 @@ class TextGeometry:
         return self.text[end:end + 1]
 
 
-def quoted_spans(text: str, quotes: tuple[re.Pattern[str], ...]) -> list[tuple[int, int]]:
+class SpanIndex:
+    """Sorted spans with logarithmic "is [start, end) inside one of them?" queries (texts can be long
+    pages with hundreds of hits, so per-hit linear scans would turn quadratic)."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        self.spans = sorted(spans)
+        self.starts = [s for s, _ in self.spans]
+        self.max_end: list[int] = []
+        best = -1
+        for _, end in self.spans:
+            best = max(best, end)
+            self.max_end.append(best)
+
+    def covers(self, start: int, end: int) -> bool:
+        index = bisect_right(self.starts, start) - 1
+        return index >= 0 and self.max_end[index] >= end
+
+    def covering(self, start: int, end: int, max_length: int) -> bool:
+        """Is [start, end) inside a span no longer than max_length?"""
+        index = bisect_right(self.starts, start) - 1
+        while index >= 0 and self.spans[index][0] >= start - max_length:
+            s, e = self.spans[index]
+            if e >= end and e - s <= max_length:
+                return True
+            index -= 1
+        return False
+
+
+def quoted_spans(text: str, quotes: tuple[re.Pattern[str], ...]) -> SpanIndex:
     """Inner spans of quotations; each pattern's group 1 is the quoted content."""
-    return [m.span(1) for pattern in quotes for m in pattern.finditer(text)]
+    return SpanIndex([m.span(1) for pattern in quotes for m in pattern.finditer(text)])
 
 
 def _count_negations(scope: str, cues: ContextCues) -> int:
@@ -75,16 +103,15 @@ def _count_negations(scope: str, cues: ContextCues) -> int:
 
 
 def analyse(text: str, geometry: TextGeometry, start: int, end: int, cues: ContextCues,
-            quotes: list[tuple[int, int]]) -> ContextResult:
+            quotes: SpanIndex) -> ContextResult:
     labels: list[str] = []
     sent_start, sent_end = geometry.sentence(start)
     clause_start, clause_end = geometry.clause(start)
     hit_len = end - start
 
     # Quotation as mention: a short quote that holds little more than the term itself.
-    for q_start, q_end in quotes:
-        if q_start <= start and end <= q_end and (q_end - q_start) <= hit_len + cues.mention_quote_slack:
-            return ContextResult(("quoted",), True)
+    if quotes.covering(start, end, hit_len + cues.mention_quote_slack):
+        return ContextResult(("quoted",), True)
     near_before = text[max(sent_start, start - 16):start]
     near_after = text[end:min(sent_end, end + 6)]
     if cues.mention.search(near_before) or cues.mention.search(near_after):

@@ -104,6 +104,30 @@ def _guarded(phrase: str) -> str:
     return body
 
 
+def _trie_regex(words: list[str]) -> str:
+    """One regex for many literal words, shaped as a trie (全(?:网第一|球首发)|...): Python's re then
+    tests each position once per first character instead of once per word. Greedy optional tails
+    keep longest-match-first semantics."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        ends_here = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and not ends_here else "(?:" + "|".join(branches) + ")"
+        if ends_here:
+            body = (body if body.startswith("(?:") else "(?:" + body + ")") + "?"
+        return body
+
+    return build(trie)
+
+
 class ChineseMatcher:
     def __init__(self, pack: LanguagePack, nlp: Language):
         self.nlp = nlp
@@ -111,9 +135,24 @@ class ChineseMatcher:
         for entry in pack.entries:
             for phrase in entry.phrases:
                 self.by_phrase.setdefault(phrase, []).append(entry)
-        ordered = sorted(self.by_phrase, key=len, reverse=True)
-        self.phrase_regex = re.compile("|".join(_guarded(p) for p in ordered)) if ordered else None
+        # Phrases with Latin letters or digits at an edge need word guards; the rest go into a trie.
+        guarded = sorted((p for p in self.by_phrase if _ASCII_WORD.match(p[0]) or _ASCII_WORD.match(p[-1])),
+                         key=len, reverse=True)
+        plain = [p for p in self.by_phrase if p not in set(guarded)]
+        parts = [_guarded(p) for p in guarded] + ([_trie_regex(plain)] if plain else [])
+        self.phrase_regex = re.compile("|".join(parts)) if parts else None
         self.patterns = _patterns(pack.entries)
+        # jieba's own dictionary: if no dictionary word spans a hit's start, jieba cannot put a
+        # boundary-crossing word there either, so the (slow) segmentation can be skipped.
+        self.dictionary = nlp.tokenizer.jieba_seg.dt.FREQ
+
+    def _may_cross(self, text: str, pos: int, lo: int, hi: int) -> bool:
+        freq = self.dictionary
+        for i in range(max(lo, pos - 3), pos):
+            for j in range(pos + 1, min(hi, pos + 3) + 1):
+                if freq.get(text[i:j]):
+                    return True
+        return False
 
     def find(self, text: str) -> list[RawHit]:
         hits: list[RawHit] = []
@@ -141,7 +180,15 @@ class ChineseMatcher:
         Overlapping windows are merged and each merged window is segmented once. A hit that starts
         inside a longer word is dropped (路口交通 is not 口交); a bare prefix such as 最 is extended to
         the word it modifies so the finding reads 最先进, not 最."""
-        order = sorted(range(len(hits)), key=lambda i: windows[i])
+        result: dict[int, RawHit | None] = {}
+        pending = []
+        for i, hit in enumerate(hits):
+            lo, hi = windows[i]
+            if not hit.entry.extend_to_word and not self._may_cross(text, hit.start, lo, hi):
+                result[i] = hit
+            else:
+                pending.append(i)
+        order = sorted(pending, key=lambda i: windows[i])
         merged: list[list[int]] = []   # [lo, hi, *hit indexes]
         for i in order:
             lo, hi = windows[i]
@@ -150,7 +197,6 @@ class ChineseMatcher:
                 merged[-1].append(i)
             else:
                 merged.append([lo, hi, i])
-        result: dict[int, RawHit | None] = {}
         for lo, hi, *members in merged:
             words = self.words(text, lo, hi)
             starts = {s: n for n, (s, _) in enumerate(words)}
