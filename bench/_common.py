@@ -31,18 +31,17 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def run_timed(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> tuple[float, float, int]:
-    """Wall seconds and peak RSS (MB) of a child process, via /usr/bin/time-free getrusage of children."""
-    import resource
-    import time
+_WRAPPER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+            "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode; "
+            "w = time.perf_counter() - t; "
+            "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, rc)")
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # ru_maxrss of children is the max over all waited children; measure one process per call to keep it honest.
-    return wall, after.ru_maxrss / 1024, proc.returncode
+
+def run_timed(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MB and exit code of one child process (measured by a small wrapper process)."""
+    out = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    wall, rss, rc = out.stdout.split()
+    return float(wall), float(rss), int(rc)
 
 
 def update_section(title: str, body: str) -> None:

@@ -178,14 +178,9 @@ def _render(template: str, subject: dict, launch: dict) -> str:
 
 
 def _why(rule: Rule, subject: dict, launch: dict) -> dict[str, Any]:
-    from .engine.conditions import referenced_fields
-
-    fields = referenced_fields(rule.logic.fail_when)
-    if rule.logic.applies_when is not None:
-        fields |= referenced_fields(rule.logic.applies_when)
-    fields |= set(rule.logic.needs)
+    """The facts and values the rule read: what a reviewer checks to see why it matched."""
     out: dict[str, Any] = {}
-    for scope, name in sorted(fields):
+    for scope, name in rule.fields_read:
         if name == "jurisdictions":
             continue
         holder = subject if scope == "subject" else launch
@@ -211,6 +206,19 @@ def evaluate_packs(packs: list[Pack], facts: FactSet, as_of: dt.date, engine: st
         for rule in in_force:
             results.append((rule, raw))
     return results, upcoming
+
+
+def _quiet_outcome(rule: Rule, subject: dict, meta, outcome: str, loaded: LoadedLaunch) -> Outcome:
+    """A pass or not-applicable outcome: kept for coverage, without the evidence a finding carries."""
+    spec = rule.spec
+    return Outcome(
+        rule=spec.id, title=spec.title, jurisdiction=rule.jurisdiction, domain=rule.domain, pack=rule.pack,
+        severity=spec.severity, outcome=outcome, subject_kind=spec.subject, subject=subject["ref"], subject_label=meta.label,
+        message="Complies." if outcome == "pass" else "Not applicable to this subject.",
+        citation=rule.citation, penalty=None, remediation="",
+        location={"file": loaded.file, "line": loaded.source.line_of(meta.path), "path": render_path(meta.path)},
+        evidence="", why={}, finding_id=finding_id(spec.id, spec.subject, subject["ref"]), status=spec.status,
+        title_zh=spec.title_zh)
 
 
 def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded: LoadedLaunch) -> tuple[list[Outcome], list[str]]:
@@ -239,6 +247,9 @@ def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded
                 outcome = "error"
                 error = f"engine gave {len(got)} outcomes ({', '.join(sorted(got)) or 'none'}) for this subject"
             meta = facts.meta[(subject["kind"], subject["ref"])]
+            if outcome in ("pass", "not_applicable"):
+                outcomes.append(_quiet_outcome(rule, subject, meta, outcome, loaded))
+                continue
             evidence_fields = spec.evidence or []
             evidence = "; ".join(f"{f}={subject.get(f, '(not stated)')}" for f in evidence_fields)
             if subject["kind"] == "claim":
@@ -258,7 +269,7 @@ def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded
                 rule=spec.id, title=spec.title, jurisdiction=rule.jurisdiction, domain=rule.domain, pack=rule.pack,
                 severity=spec.severity, outcome=outcome, subject_kind=spec.subject, subject=subject["ref"],
                 subject_label=meta.label, message=message,
-                citation=spec.citation.model_dump() if spec.citation else {}, penalty=spec.penalty.model_dump() if spec.penalty else None,
+                citation=rule.citation, penalty=spec.penalty.model_dump() if spec.penalty else None,
                 remediation=spec.remediation, location=location, evidence=evidence, why=_why(rule, subject, launch),
                 finding_id=finding_id(spec.id, spec.subject, subject["ref"]), status=spec.status, error=error,
                 title_zh=spec.title_zh,

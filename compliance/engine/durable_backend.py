@@ -50,7 +50,9 @@ class _CompiledRuleset:
     kinds: set[str]
     regexes: dict[str, tuple[str, str, str]]  # prop -> (kind, field, pattern)
     explode: set[tuple[str, str]]  # (kind, list field) asserted as one fact per item
+    fields: dict[str, set[str]] = field(default_factory=dict)
     definition: dict = field(default_factory=dict)
+    outcome_of: dict[str, tuple[EvalRule, str]] = field(default_factory=dict)  # engine rule name -> (rule, outcome)
 
 
 def _regex_prop(kind: str, field_name: str, pattern: str) -> str:
@@ -64,6 +66,10 @@ class _Compiler:
         self.kinds: set[str] = {"launch"}
         self.regexes: dict[str, tuple[str, str, str]] = {}
         self.explode: set[tuple[str, str]] = set()
+        self.fields: dict[str, set[str]] = {}  # kind -> fields the rules read: facts carry only those
+
+    def _uses(self, kind: str, field_name: str) -> None:
+        self.fields.setdefault(kind, set()).add(field_name)
 
     def rule(self, index: int, rule: EvalRule) -> dict[str, dict]:
         self.kinds.add(rule.subject)
@@ -105,6 +111,7 @@ class _Compiler:
             raise LogicError("at most one 'contains' with a reference per exists/absent")
         if exploded:
             self.explode.add((kind, exploded[0].field))
+            self._uses(kind, exploded[0].field)
             kind = f"{kind}*{exploded[0].field}"
         elif self._mentions_ref_contains(where):
             raise LogicError("'contains' with a reference must stand directly in the exists/absent condition, not under any/not")
@@ -135,11 +142,14 @@ class _Compiler:
 
     def _value(self, value: Any, subject: str) -> Any:
         if isinstance(value, Ref):
-            return {self._alias(value.scope, subject): value.field}
+            alias = self._alias(value.scope, subject)
+            self._uses("launch" if alias == "lch" else subject, value.field)
+            return {alias: value.field}
         return value
 
     def _lit(self, lit: Lit, kind: str, subject: str) -> dict:
         f, op = lit.field, lit.op
+        self._uses(kind, f)
         if op == "present":
             return {"$ex": {f: 1}}
         if op == "missing":
@@ -206,11 +216,14 @@ class DurableBackend:
     def _finish(self, compiler: _Compiler, rules: list[EvalRule], defs: dict[str, dict]) -> _CompiledRuleset:
         definition = dict(defs)
         definition["catch_all"] = {"all": [{"nv": {"kind": _NEVER}}, {"any_fact": {"$ex": {"kind": 1}}}], "run": f"{compiler.name}|catch"}
+        outcome_of: dict[str, tuple[EvalRule, str]] = {}
         for name, spec in defs.items():
             index, outcome, _ = name.split("|")
             self._actions[spec["run"]] = (rules[int(index)], outcome)
+            outcome_of[name] = (rules[int(index)], outcome)
         return _CompiledRuleset(compiler.name, list(rules), set(compiler.kinds), dict(compiler.regexes),
-                                set(compiler.explode), definition)
+                                set(compiler.explode), {k: set(v) for k, v in compiler.fields.items()}, definition,
+                                outcome_of)
 
     def _make_action(self, action_name: str) -> Callable:
         backend = self
@@ -251,13 +264,14 @@ class DurableBackend:
             result.engine_errors.append(f"{chunk.name}: expected one launch fact, got {len(launch)}")
             return
         ruleset = self._host.get_ruleset(chunk.name)
-        fired_before = sum(len(v) for v in result.outcomes.values())
+        self._actions_run = 0
+        self._chunk = chunk
         try:
             for start in range(0, len(others), ASSERT_BATCH):
-                self._host.assert_facts(chunk.name, others[start:start + ASSERT_BATCH])
-                self._drain(ruleset)
-            self._host.assert_fact(chunk.name, launch[0])  # the launch fact is the 'evaluate now' sentinel
-            self._drain(ruleset)
+                self._assert(ruleset, others[start:start + ASSERT_BATCH], result)
+            self._assert(ruleset, launch[0], result)  # the launch fact is the 'evaluate now' sentinel
+            while _dispatch_once(ruleset):  # anything queued outside the state we asserted into
+                self._actions_run += 1
             state = self._host.get_state(chunk.name, sid)
             if "exception" in state:
                 result.engine_errors.append(f"{chunk.name}: engine reported: {state['exception']}")
@@ -267,18 +281,44 @@ class DurableBackend:
             result.engine_errors.append(f"{chunk.name}: {type(exc).__name__}: {exc}")
         finally:
             # delete_state on a state in which no action ran crashes the C engine (segfault): only clean up used states.
-            if sum(len(v) for v in result.outcomes.values()) > fired_before:
+            if self._actions_run:
                 try:
                     self._host.delete_state(chunk.name, sid)
                 except Exception:
                     pass
 
-    @staticmethod
-    def _drain(ruleset: Any) -> None:
-        """Run any actions still queued (normally none: assert runs them) until the queue is empty."""
-        for _ in range(1_000_000):
-            if not _dispatch_once(ruleset):
-                return
+    def _assert(self, ruleset: Any, payload: Any, result: RawResult) -> None:
+        """Assert fact(s) and run every action they trigger before returning.
+
+        durable's own Python loop serialises the state document after every action; our actions never change
+        state, so we drive the C API directly: start_action_for_state, then complete_and_start_action until done.
+        """
+        import durable_rules_engine as dre
+
+        data = json.dumps(payload, ensure_ascii=False)
+        raw = (dre.assert_facts if isinstance(payload, list) else dre.assert_fact)(ruleset._handle, data)
+        state_handle = ruleset._handle_result(raw, payload)
+        if not state_handle:
+            return
+        started = dre.start_action_for_state(ruleset._handle, state_handle)
+        if not started:
+            return
+        message = json.loads(started[1])
+        while message:
+            for action_name, matched in message.items():
+                self._actions_run += 1
+                self._record(action_name, matched, result)
+            following = dre.complete_and_start_action(ruleset._handle, state_handle)
+            message = json.loads(following) if following else None
+
+    def _record(self, action_name: str, matched: Any, result: RawResult) -> None:
+        try:
+            rule, outcome = self._chunk.outcome_of[action_name]
+            subject = matched["subj"]["ref"]
+            facts = tuple(str(f["id"]) for alias, f in matched.items() if alias.startswith("q") and isinstance(f, dict))
+            result.add(rule.id, subject, outcome, facts)
+        except Exception as exc:  # never let a bookkeeping error pass silently: the audit turns it into error outcomes
+            result.engine_errors.append(f"{action_name}: {type(exc).__name__}: {exc}")
 
     def _prepare(self, chunk: _CompiledRuleset, facts: list[Fact], sid: str):
         regex_by_kind: dict[str, list[tuple[str, str, re.Pattern]]] = {}
@@ -291,8 +331,10 @@ class DurableBackend:
             kind = fact["kind"]
             if kind not in chunk.kinds:
                 continue
-            out: dict[str, Any] = {"sid": sid}
-            for key, value in fact.items():
+            out: dict[str, Any] = {"sid": sid, "kind": kind, "ref": fact["ref"]}
+            wanted = chunk.fields.get(kind, ())
+            for key in wanted:
+                value = fact.get(key)
                 if value is None:
                     continue
                 if isinstance(value, (list, tuple)):

@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -110,6 +111,18 @@ class Rule:
     @property
     def id(self) -> str:
         return self.spec.id
+
+    @cached_property
+    def fields_read(self) -> list[tuple[str, str]]:
+        """(scope, field) pairs the rule reads, for the 'why' of a finding."""
+        fields = referenced_fields(self.logic.fail_when)
+        if self.logic.applies_when is not None:
+            fields |= referenced_fields(self.logic.applies_when)
+        return sorted(fields | set(self.logic.needs))
+
+    @cached_property
+    def citation(self) -> dict[str, Any]:
+        return self.spec.citation.model_dump() if self.spec.citation else {}
 
     def eval_rule(self) -> EvalRule:
         return EvalRule(self.spec.id, self.spec.subject, self.logic)
