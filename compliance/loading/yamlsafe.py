@@ -136,6 +136,8 @@ class _Builder:
         try:
             return self._scalar_loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                raise self._error("E124", f"invalid date {node.value!r}: {exc}", node, path, "a real date YYYY-MM-DD") from None
             raise self._error("E111", f"invalid value {node.value!r}: {exc}", node, path, "a valid scalar") from None
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey, depth: int) -> dict:
