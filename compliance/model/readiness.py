@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Date, Identifier, Strict
 
@@ -64,8 +64,20 @@ class Training(Strict):
                          "customer_support", "returns"]] = []
     completion_pct: float | None = None
     required_pct: float | None = Field(None, description="Target completion; default 90")
+    completion_target_met: bool | None = Field(
+        None, description="Derived, leave it out: completion_pct >= required_pct (default 90), set when completion_pct is given")
     drill_held: bool | None = None
     last_session: Date | None = None
+
+    @model_validator(mode="after")
+    def _derive_target_met(self) -> "Training":
+        # Rules cannot compare two fields of one fact, so the comparison is made here.
+        if self.completion_pct is not None:
+            met = self.completion_pct >= (self.required_pct if self.required_pct is not None else 90)
+            if self.completion_target_met is not None and self.completion_target_met != met:
+                raise ValueError("completion_target_met contradicts completion_pct and required_pct; leave it out")
+            self.completion_target_met = met
+        return self
 
 
 class EmergencyPlan(Strict):
