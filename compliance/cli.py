@@ -161,7 +161,12 @@ def rules_show(rule_id: str) -> int:
     except KeyError:
         import difflib
 
-        close = difflib.get_close_matches(rule_id, [r.id for r in library.rules()], n=3)
+        import re
+
+        ids = [r.id for r in library.rules()]
+        padded = re.sub(r"-(\d)(?=$|[a-z-])", r"-0\1", rule_id.upper())  # CN-AD-1 -> CN-AD-01
+        close = ([padded] if padded in ids else []) + difflib.get_close_matches(rule_id.upper(), ids, n=3)
+        close = list(dict.fromkeys(close))[:3]
         raise click.UsageError(f"unknown rule {rule_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
     click.echo(render_rule(rule))
     return EXIT_OK

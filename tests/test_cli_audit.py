@@ -33,8 +33,7 @@ personal_data:
 """
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "compliance", *args], cwd=cwd, capture_output=True, text=True)
+from tests.cli_runner import run  # noqa: E402
 
 
 @pytest.fixture()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run
+
 LAUNCH = """\
 launch:
   name: Waiver check
@@ -25,11 +27,11 @@ personal_data:
 def audit(tmp_path: Path, waivers: str | None, *extra: str) -> subprocess.CompletedProcess:
     launch = tmp_path / "launch.yaml"
     launch.write_text(LAUNCH, encoding="utf-8")
-    args = [sys.executable, "-m", "compliance", "audit", str(launch), "--format", "json", "--no-xlsx", *extra]
+    args = ["audit", str(launch), "--format", "json", "--no-xlsx", *extra]
     if waivers is not None:
         (tmp_path / "waivers.yaml").write_text(waivers, encoding="utf-8")
         args += ["--waivers", str(tmp_path / "waivers.yaml")]
-    return subprocess.run(args, capture_output=True, text=True)
+    return run(*args)
 
 
 @pytest.fixture(scope="module")
