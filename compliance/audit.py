@@ -13,7 +13,7 @@ from .engine.durable_backend import DurableBackend
 from .engine.model import RawResult
 from .checklist import build_checklist
 from .errors import InputError, PackError, Problem
-from .facts import FactSet, build_facts
+from .facts import FactSet, build_facts, display_value
 from .loading.jurisdictions import GLOBAL, Jurisdictions, load_jurisdictions
 from .loading.launch import LoadedLaunch, load_launch, read_material_text
 from .loading.packs import Library, Pack, Rule, load_library
@@ -172,7 +172,7 @@ def _render(template: str, subject: dict, launch: dict) -> str:
         value = holder.get(match.group(2))
         if value is None:
             return "(not stated)"
-        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        return str(display_value(match.group(2), value))
 
     return _TEMPLATE.sub(sub, template)
 
@@ -184,7 +184,8 @@ def _why(rule: Rule, subject: dict, launch: dict) -> dict[str, Any]:
         if name == "jurisdictions":
             continue
         holder = subject if scope == "subject" else launch
-        out[f"{'launch.' if scope == 'launch' else ''}{name}"] = holder.get(name, "(not stated)")
+        value = holder.get(name)
+        out[f"{'launch.' if scope == 'launch' else ''}{name}"] = "(not stated)" if value is None else display_value(name, value)
     return out
 
 
@@ -251,7 +252,8 @@ def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded
                 outcomes.append(_quiet_outcome(rule, subject, meta, outcome, loaded))
                 continue
             evidence_fields = spec.evidence or []
-            evidence = "; ".join(f"{f}={subject.get(f, '(not stated)')}" for f in evidence_fields)
+            evidence = "; ".join(f"{f}={display_value(f, subject[f]) if subject.get(f) is not None else '(not stated)'}"
+                                 for f in evidence_fields)
             if subject["kind"] == "claim":
                 evidence = f"\"{subject.get('text')}\" ({subject.get('category')})" + (f"; {evidence}" if evidence else "")
             line = loaded.source.line_of(meta.path)

@@ -227,6 +227,18 @@ def build_facts(doc: LaunchDescription, jurisdictions: Jurisdictions) -> FactSet
 
 
 # -- the fields each kind has, for validating rule packs --------------------------------------------------
+DATE_FIELDS: set[str] = {"licence_expires"}  # fields holding YYYYMMDD dates, to show them as dates
+
+
+def display_value(name: str, value: Any) -> Any:
+    """A fact value as a reviewer reads it: dates as YYYY-MM-DD, lists joined."""
+    if name in DATE_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value // 10000:04d}-{value // 100 % 100:02d}-{value % 100:02d}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
 def _model_fields(model_cls: type[BaseModel], prefix: str = "") -> set[str]:
     out: set[str] = set()
     for name, info in model_cls.model_fields.items():
@@ -245,8 +257,9 @@ def _model_fields(model_cls: type[BaseModel], prefix: str = "") -> set[str]:
             out.add(prefix + name + "_*")  # flattened per key: expected_users_cn
             continue
         out.add(prefix + name)
-        if "date" in repr(ann).lower() and "datetime.date" in repr(ann):
+        if "datetime.date" in repr(ann):
             out.add(prefix + name + DATE_SUFFIX)
+            DATE_FIELDS.add(prefix + name)
     out.discard("id")
     return out
 
