@@ -30,7 +30,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if op == "ne":
         return not _compare("eq", left, right)
     if op in ("gt", "gte", "lt", "lte"):
-        if isinstance(left, bool) or not isinstance(left, (int, float)) or not isinstance(right, (int, float)):
+        numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (left, right))
+        if not numbers:  # ordering is for numbers (and dates as numbers) only; True is not 1 here
             return False
         return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
     if op == "in":
@@ -73,7 +74,10 @@ class _Context:
                 return True
             return None if any(v is None for v in values) else False
         if isinstance(cond, Quantified):
-            found = any(self.eval(cond.where, other) is True for other in self.by_kind.get(cond.kind, ()))
+            # "some / no *other* fact": the subject never matches its own exists/absent (as on the Rete engine,
+            # where a fact bound to the subject cannot bind a second alias in the same match).
+            found = any(self.eval(cond.where, other) is True
+                        for other in self.by_kind.get(cond.kind, ()) if other is not self.subject)
             return not found if cond.negated else found
         raise TypeError(cond)
 
