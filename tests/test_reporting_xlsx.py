@@ -349,3 +349,27 @@ def test_scales_linearly_small_bench(tmp_path):
     ws = openpyxl.load_workbook(path, read_only=True)["Findings"]
     assert sum(1 for _ in ws.iter_rows(values_only=True)) == 2001
     assert re.fullmatch(r"[0-9a-f]{64}", findings_digest(report))
+
+
+def test_fast_reader_agrees_with_openpyxl(tmp_path):
+    from openpyxl.cell.text import InlineFont
+
+    from compliance.reporting.xlsx_read import XlsxReader
+
+    path = tmp_path / "types.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Findings"
+    ws.append(["text", 1, 2.5, True, dt.datetime(2027, 1, 2), dt.datetime(2027, 1, 2, 13, 30), "=1+2", "1e3"])
+    ws.append([])
+    ws.append([None, None, "gap before", -7, 0.1, False])
+    ws["A5"] = CellRichText(["plain ", TextBlock(InlineFont(b=True), "bold")])
+    ws["C5"] = "  spaced  "
+    ws["D5"] = "中文 & <xml>"
+    wb.save(path)
+    expected = [list(r) for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
+    with XlsxReader(path) as reader:
+        got = list(reader.rows("Findings"))
+    width = len(expected[0])
+    got = [r + [None] * (width - len(r)) for r in got]
+    assert got == expected
