@@ -95,7 +95,10 @@ def audit(launch_file: Path, fmt: str | None, xlsx_path: Path | None, no_xlsx: b
     from .audit import AuditOptions, run_audit
     from .reporting import outputs
 
-    report = run_audit(launch_file, AuditOptions(as_of=_date(as_of), waivers=waivers, engine=engine))
+    from .reporting.console import progress
+
+    with progress(f"Auditing {launch_file} ...", quiet=quiet):
+        report = run_audit(launch_file, AuditOptions(as_of=_date(as_of), waivers=waivers, engine=engine))
     if fmt is None:
         fmt = "console" if sys.stdout.isatty() else "json"
     if not no_xlsx:
