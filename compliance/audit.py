@@ -132,9 +132,12 @@ def _claim_facts(loaded: LoadedLaunch, facts: FactSet, ctx: Context, texts: dict
             if cj and cj not in claim_jurs:
                 claim_jurs.append(cj)
         n = 0
+        # Fail closed: a text in a language the detector has no lexicon for is marked unscanned, so a rule can ask
+        # for a manual review instead of every claim rule passing silently.
+        material_fact["claims_scanned"] = all(ctx.claims.supports(cj, m.language) for cj in claim_jurs)
         for cj in claim_jurs:
             lang = m.language
-            if not ctx.claims.supports(cj, lang if lang != "auto" else "auto"):
+            if not ctx.claims.supports(cj, lang):
                 continue
             for hit in ctx.claims.detect(text, cj, lang, subst):
                 n += 1

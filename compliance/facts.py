@@ -276,7 +276,7 @@ FACT_FIELDS: dict[str, set[str]] = {
     "privacy": _model_fields(L.PersonalData) | {"item_count", "sensitive_item_count", "special_item_count"},
     "data_item": _model_fields(L.DataItem), "consent": _model_fields(L.Consent),
     "transfer": _model_fields(L.Transfer), "processor": _model_fields(L.Processor), "cookie": _model_fields(L.Cookie),
-    "material": _model_fields(L.Material) | _MARKET | {"product_category", "has_text", "endorsement_count"},
+    "material": _model_fields(L.Material) | _MARKET | {"product_category", "has_text", "endorsement_count", "claims_scanned"},
     "endorsement": _model_fields(L.Endorsement) | _MARKET | {"material"},
     "substantiation": _model_fields(L.Substantiation),
     "commerce": _model_fields(L.Commerce), "seller": _model_fields(L.Seller), "returns": _model_fields(L.Returns),

@@ -66,7 +66,7 @@ class RuleTest(_Strict):
 
 
 class RuleSpec(_Strict):
-    id: str = Field(pattern=r"^(CN|EU|UK|US|US-CA|RD)-[A-Z]{2,3}-[0-9]{2,3}[a-z]?(-[0-9A-Za-z]+)?$")
+    id: str = Field(pattern=r"^([A-Z]{2}(-[A-Z]{2})?|RD)-[A-Z]{2,3}-[0-9]{2,3}[a-z]?(-[0-9A-Za-z]+)?$")  # <JUR>-<DOMAIN>-<NN>
     title: str
     title_zh: str | None = None
     severity: Literal["critical", "high", "medium", "low", "info"]
