@@ -86,6 +86,21 @@ def test_sarif_caps_results_at_25000():
     assert any("25,000 most severe" in n["message"]["text"] for n in run["invocations"][0]["toolExecutionNotifications"])
 
 
+def test_sarif_points_claims_at_the_material_file():
+    from compliance.report import ClaimRecord
+
+    loc = {"file": "launches/cn/launch.yaml", "line": 40, "path": "materials[0].text_file", "material": "m1",
+           "text_line": 22, "text_column": 28, "start": 100, "end": 102}
+    report = make_report([make_outcome(subject_kind="claim", location=loc)], launch_file="launches/cn/launch.yaml",
+                         claims=[ClaimRecord("m1", "CN", 100, 102, "祛斑", "medical", "critical", "R", 22, 28,
+                                             "page.html")])
+    res = sarif.to_dict(report)["runs"][0]["results"][0]
+    assert res["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "launches/cn/page.html", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 22, "startColumn": 28}}
+    assert res["relatedLocations"][0]["physicalLocation"]["region"] == {"startLine": 40}
+
+
 def test_sarif_uris():
     assert sarif.artifact_uri("examples/cn/launch.yaml") == ("examples/cn/launch.yaml", "%SRCROOT%")
     assert sarif.artifact_uri("./launch.yaml") == ("launch.yaml", "%SRCROOT%")

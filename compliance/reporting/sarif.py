@@ -72,15 +72,39 @@ def _rule_descriptor(o: Outcome) -> dict[str, Any]:
     return rule
 
 
-def _result(o: Outcome, rule_index: int) -> dict[str, Any]:
-    uri, base = artifact_uri(o.location.get("file") if o.location else None)
+def _physical(file: str | None, line: Any, column: Any = None) -> dict[str, Any]:
+    uri, base = artifact_uri(file)
     physical: dict[str, Any] = {"artifactLocation": {"uri": uri, **({"uriBaseId": base} if base else {})}}
-    line = (o.location or {}).get("line")
     if isinstance(line, int) and line >= 1:
         physical["region"] = {"startLine": line}
-    location: dict[str, Any] = {"physicalLocation": physical}
-    if (o.location or {}).get("path"):
-        location["logicalLocations"] = [{"fullyQualifiedName": str(o.location["path"]), "kind": "member"}]
+        if isinstance(column, int) and column >= 1:
+            physical["region"]["startColumn"] = column
+    return physical
+
+
+def material_files(report: Report) -> dict[tuple[str, Any, Any], str]:
+    """(material, start, end) -> the material's own text file, as a path beside the launch file."""
+    base = PurePosixPath(report.launch_file.replace("\\", "/")).parent
+    out = {}
+    for c in report.claims:
+        if c.file:
+            rel = c.file.replace("\\", "/")
+            out[(c.material, c.start, c.end)] = rel if rel.startswith("/") else str(base / rel)
+    return out
+
+
+def _result(o: Outcome, rule_index: int, files: dict[tuple[str, Any, Any], str] | None = None) -> dict[str, Any]:
+    loc = o.location or {}
+    yaml_location: dict[str, Any] = {"physicalLocation": _physical(loc.get("file"), loc.get("line"))}
+    if loc.get("path"):
+        yaml_location["logicalLocations"] = [{"fullyQualifiedName": str(loc["path"]), "kind": "member"}]
+    text_file = (files or {}).get((loc.get("material"), loc.get("start"), loc.get("end")))
+    related = []
+    if text_file:  # a claim in a material kept in its own file: point at the ad copy itself
+        location = {"physicalLocation": _physical(text_file, loc.get("text_line"), loc.get("text_column"))}
+        related = [{"id": 0, **yaml_location, "message": {"text": "declared in the launch description"}}]
+    else:
+        location = yaml_location
     text = o.message or o.title
     if o.evidence:
         text += f" Evidence: {o.evidence}"
@@ -90,6 +114,7 @@ def _result(o: Outcome, rule_index: int) -> dict[str, Any]:
         "message": {"text": xml_safe(text)},
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: o.finding_id},
+        **({"relatedLocations": related} if related else {}),
         "properties": {"findingId": o.finding_id, "outcome": o.outcome, "severity": o.severity,
                        "subject": o.subject, "subjectKind": o.subject_kind, "jurisdiction": o.jurisdiction,
                        "domain": o.domain, "location": location_text(o.location), "why": why_text(o.why)},
@@ -135,15 +160,17 @@ def to_dict(report: Report, min_severity: str = "info") -> dict[str, Any]:
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     uri, base = artifact_uri(report.launch_file)
+    files = material_files(report)
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "launch-compliance", "semanticVersion": report.tool_version,
                             "version": report.tool_version, "informationUri": INFORMATION_URI, "rules": rules}},
         "automationDetails": {"id": f"launch-compliance/{report.launch_name}/"},
+        "columnKind": "unicodeCodePoints",
         "originalUriBaseIds": {"%SRCROOT%": {"uri": "./"}} if base else {},
         "artifacts": [{"location": {"uri": uri, **({"uriBaseId": base} if base else {})},
                        "hashes": {"sha-256": report.launch_sha256}}],
         "invocations": [invocation],
-        "results": [_result(o, index[o.rule]) for o in shown],
+        "results": [_result(o, index[o.rule], files) for o in shown],
         "properties": {"asOf": report.as_of, "runAt": report.run_at, "jurisdictions": report.jurisdictions,
                        "packs": report.packs, "findingsSha256": findings_digest(report),
                        "totalFindings": len(findings), "truncated": truncated, "minSeverity": min_severity},
