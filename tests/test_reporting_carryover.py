@@ -165,3 +165,27 @@ def test_previous_without_reviewer_columns_is_refused(tmp_path):
     with pytest.raises(InputError, match="lacks the column"):
         write_workbook(_report(A), path)
     assert path.read_bytes() == before
+
+
+def test_cover_names_the_previous_audit_and_warns_on_another_launch(tmp_path):
+    old = tmp_path / "old.xlsx"
+    write_workbook(make_report([A], launch_name="Other launch", run_at="2026-11-01T00:00:00Z"), old)
+    new = tmp_path / "new.xlsx"
+    write_workbook(_report(A), new, previous=old)
+    cover = {r[0]: r[1] for r in openpyxl.load_workbook(new)["Cover"].iter_rows(values_only=True) if r[0]}
+    assert "audit of 2026-11-01T00:00:00Z" in cover["Previous workbook"]
+    assert "'Other launch'" in cover["Warning"]
+
+
+def test_unwritable_target_is_a_clear_error(tmp_path, monkeypatch):
+    import os
+
+    from compliance.errors import InputError
+
+    def deny(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", deny)
+    with pytest.raises(InputError, match="E412"):
+        write_workbook(_report(A), tmp_path / "locked.xlsx")
+    assert list(tmp_path.iterdir()) == []

@@ -438,6 +438,7 @@ class PreviousWorkbook:
     path: Path
     rows: list[PreviousRow] = field(default_factory=list)
     extra_headers: list[str] = field(default_factory=list)  # columns a reviewer added; carried too
+    cover: dict[str, Any] = field(default_factory=dict)  # key -> value of its Cover sheet (launch, run time)
 
 
 def _not_ours(path: Path, why: str) -> InputError:
@@ -466,6 +467,12 @@ def read_previous(path: Path, current_ids: set[str] | None = None) -> PreviousWo
         if WORKBOOK_MARKER not in reader.custom_properties() and S_COVER not in reader.sheets:
             raise _not_ours(path, "it is not a launch-compliance audit workbook")
         prev = PreviousWorkbook(path)
+        if S_COVER in reader.sheets:
+            for i, row in enumerate(reader.rows(S_COVER)):
+                if i > 60:
+                    break
+                if len(row) >= 2 and isinstance(row[0], str) and row[0] not in prev.cover:
+                    prev.cover[row[0]] = row[1]
         for sheet in (S_FINDINGS, S_RESOLVED):
             if sheet in reader.sheets:
                 _read_sheet(path, reader.rows(sheet), sheet, prev, current_ids or set())
@@ -636,9 +643,13 @@ def _write_cover(sheet: _Sheet, report: Report, fail_on: str, prev: PreviousWork
         ("Outcomes", ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))),
         ("Findings digest (SHA-256)", digest),
         ("Digest note", "Saved workbooks are never byte-identical; the digest of the findings is."),
-        ("Previous workbook", f"{prev.path} (reviewer entries carried over; {len(carry.resolved)} row(s) in Resolved)"
+        ("Previous workbook", f"{prev.path}, audit of {prev.cover.get('Run at (UTC)', 'unknown date')} (reviewer "
+                              f"entries carried over; {len(carry.resolved)} row(s) in Resolved)"
                               if prev else "none (first audit of this workbook)"),
     ]
+    if prev and prev.cover.get("Launch") not in (None, report.launch_name):
+        kv.append(("Warning", f"the previous workbook is for launch {prev.cover.get('Launch')!r}, not "
+                              f"{report.launch_name!r}: its findings appear as resolved"))
     for key, value in kv:
         if key == "Overall result":
             sheet.append([sheet.cell(key, st.bold), sheet.cell(result.upper(), st.result[result])])
@@ -921,10 +932,14 @@ def write_workbook(report: Report, path: Path, previous: Path | None = None, fai
     source = Path(previous) if previous is not None else (path if path.exists() else None)
     current = {o.finding_id for o in report.outcomes if o.is_finding}
     prev = read_previous(source, current) if source is not None else None  # raises before anything is written
-    with atomic_path(path) as tmp:
-        wb = build_workbook(report, prev, fail_on)
-        try:
-            _save(wb, tmp)
-        finally:
-            discard_workbook(wb)
+    try:
+        with atomic_path(path) as tmp:
+            wb = build_workbook(report, prev, fail_on)
+            try:
+                _save(wb, tmp)
+            finally:
+                discard_workbook(wb)
+    except PermissionError as exc:
+        raise InputError(Problem("E412", f"cannot write the workbook {path}: {exc.strerror or exc}", str(path),
+                                 expected="a writable path (close the workbook if it is open in Excel)")) from None
     return path
