@@ -124,7 +124,7 @@ def render_console(report: Report, fail_on: str = "high", min_severity: str = "i
     if written_paths:
         out.print()
         for p in written_paths:
-            out.print(Text("wrote ") + _plain(p))
+            out.print(Text("wrote ") + _plain(p), soft_wrap=True)  # never break a path: it is copied
 
 
 @contextmanager
