@@ -139,7 +139,7 @@ def test_claims_sheet_highlights_spans_with_rich_text(tmp_path):
     assert bold == ["最好", "100%"]
     assert "".join(b.text if isinstance(b, TextBlock) else b for b in cell.value) == report.materials["m1"]
     rows = _rows(ws)
-    header_at = next(i for i, r in enumerate(rows) if r[:2] == ("Material", "Jurisdiction"))
+    header_at = next(i for i, r in enumerate(rows) if r[:3] == ("Material", "Severity", "Matched text"))
     claim_rows = [dict(zip(rows[header_at], r)) for r in rows[header_at + 1:] if r[0]]
     assert [(c["Matched text"], c["Severity"], c["Rule"], c["Line"], c["Column"]) for c in claim_rows] == [
         ("最好", "critical", "CN-CLAIM-ABS", 1, 3), ("100%", "high", "CN-CLAIM-EFF", 1, 9)]

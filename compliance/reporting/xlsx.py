@@ -390,6 +390,11 @@ class _Sheet:
         self.ws.auto_filter.ref = f"A{first_row}:{get_column_letter(ncols)}{max(last_row, first_row)}"
         if freeze:
             self.ws.freeze_panes = freeze
+            self.ws.print_title_rows = "1:1"  # printed pages repeat the header
+        self.ws.page_setup.orientation = "landscape"
+        self.ws.page_setup.fitToWidth = 1
+        self.ws.page_setup.fitToHeight = 0
+        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 # --------------------------------------------------------------------------------------------- findings
@@ -780,7 +785,7 @@ def highlighted_text(text: str, claims: list[ClaimRecord]) -> CellRichText | str
 
 def _write_claims(sheet: _Sheet, report: Report) -> None:
     st = sheet.styles
-    sheet.widths([18, 12, 16, 10, 16, 28, 7, 8, 20, 40, 20, 22, 40, 40])
+    sheet.widths([18, 10, 70, 12, 16, 16, 7, 8, 20, 40, 20, 22, 40, 40])  # C holds the material text
     by_material: dict[str, list[ClaimRecord]] = {}
     for c in report.claims:
         by_material.setdefault(c.material, []).append(c)
@@ -796,12 +801,12 @@ def _write_claims(sheet: _Sheet, report: Report) -> None:
         sheet.append(["(no material text in this launch)"])
     sheet.blank()
     sheet.append([sheet.cell("Claims", st.subtitle)])
-    headers = ["Material", "Jurisdiction", "Category", "Severity", "Rule", "Matched text", "Line", "Column", "File",
+    headers = ["Material", "Severity", "Matched text", "Jurisdiction", "Category", "Rule", "Line", "Column", "File",
                "Context", "Exception", "Substantiated by", "Explanation", "Suggestion"]
     sheet.header(headers)
     first = sheet.row
     for c in sorted(report.claims, key=lambda c: (c.material, c.start, c.jurisdiction)):
-        sheet.append([c.material, c.jurisdiction, c.category, sheet.sev(c.severity), c.rule, c.text, c.line, c.column,
+        sheet.append([c.material, sheet.sev(c.severity), c.text, c.jurisdiction, c.category, c.rule, c.line, c.column,
                       c.file, " | ".join(c.context), c.exception, c.substantiated_by, c.explanation, c.suggestion])
     sheet.table_frame(first, len(headers), sheet.row)
 
