@@ -53,6 +53,7 @@ class _CompiledRuleset:
     fields: dict[str, set[str]] = field(default_factory=dict)
     definition: dict = field(default_factory=dict)
     outcome_of: dict[str, tuple[EvalRule, str]] = field(default_factory=dict)  # engine rule name -> (rule, outcome)
+    ref_targets: set[tuple[str, str]] = field(default_factory=set)  # (kind, field) other aliases compare against
 
 
 def _regex_prop(kind: str, field_name: str, pattern: str) -> str:
@@ -67,6 +68,7 @@ class _Compiler:
         self.regexes: dict[str, tuple[str, str, str]] = {}
         self.explode: set[tuple[str, str]] = set()
         self.fields: dict[str, set[str]] = {}  # kind -> fields the rules read: facts carry only those
+        self.ref_targets: set[tuple[str, str]] = set()  # (kind, field) compared against from another alias
 
     def _uses(self, kind: str, field_name: str) -> None:
         self.fields.setdefault(kind, set()).add(field_name)
@@ -100,6 +102,11 @@ class _Compiler:
             self.kinds.add(quant.kind)
             alias = f"q{i}" + ("$not" if quant.negated else "")
             parts.append({alias: self._where(quant, subject)})
+        for part in parts:
+            (alias, expr), = part.items()
+            if _alias_cost(expr) > MAX_ALIAS_COST:
+                raise LogicError(f"condition too complex for the engine ({_alias_cost(expr)} join expressions on one fact, "
+                                 f"at most {MAX_ALIAS_COST}); split the rule or simplify any/not")
         return {"all": parts, "run": action}
 
     def _where(self, quant: BQuant, subject: str) -> dict:
@@ -132,12 +139,20 @@ class _Compiler:
         if isinstance(form, BOr):
             return {"$or": [self._expr(i, kind, subject, exploded) for i in form.items]} if form.items else {"kind": _NEVER}
         if exploded is not None and form == exploded:
-            return {f"{form.field}__item": self._value(form.value, subject)}
+            alias = self._alias(form.value.scope, subject)
+            target = ("launch" if alias == "lch" else subject, form.value.field)
+            self._uses(*target)
+            self.ref_targets.add(target)
+            return {f"{form.field}__item__v": {alias: f"{form.value.field}__rv"}}
         return self._lit(form, kind, subject)
 
     @staticmethod
     def _and(items: list[dict]) -> dict:
+        # An empty conjunction is 'no constraint' ({}), never {"$and": []}: the engine reads that as matching any fact.
         items = [i for i in items if i]
+        items = [x for i in items for x in (i["$and"] if set(i) == {"$and"} else [i])]
+        if not items:
+            return {}
         return items[0] if len(items) == 1 else {"$and": items}
 
     def _value(self, value: Any, subject: str) -> Any:
@@ -148,6 +163,14 @@ class _Compiler:
         return value
 
     def _lit(self, lit: Lit, kind: str, subject: str) -> dict:
+        """One literal as an engine expression, type-strict like the reference evaluator.
+
+        The engine itself coerces ("1" == 1 == True, "x" > 1), so facts carry typed companions of every field
+        they are tested on (see _typed_fields): f__v a typed key ("n:1.0", "s:x", "b:True", "l:" for lists),
+        f__num the value if it is a number, f__nn if it is present but not a number, f__k typed list items.
+        A comparison with a missing reference raises error 311 in the engine, so reference targets always
+        carry g__rv / g__rnum / g__kind (n number, x other, m missing) and every test on them is guarded.
+        """
         f, op = lit.field, lit.op
         self._uses(kind, f)
         if op == "present":
@@ -158,20 +181,129 @@ class _Compiler:
             prop = _regex_prop(kind, f, lit.value)
             self.regexes[prop] = (kind, f, lit.value)
             return {prop: op == "regex"}
-        value = self._value(lit.value, subject)
-        if op == "eq":
-            return {f: value}
-        if op in ("ne", "gt", "gte", "lt", "lte"):
-            return {"$" + {"ne": "neq"}.get(op, op): {f: value}}
+        fv, fnum, fnn, fkeys = f"{f}__v", f"{f}__num", f"{f}__nn", f"{f}__k"
         if op == "in":
-            return {"$or": [{f: v} for v in value]}
+            return self._or([{fv: _item_key(v)} for v in lit.value])
         if op == "not_in":
-            return {"$and": [{"$ex": {f: 1}}] + [{"$neq": {f: v}} for v in value]}
+            return self._and([{"$neq": {fv: _item_key(v)}} for v in lit.value])
+        if isinstance(lit.value, Ref):
+            return self._ref_lit(lit, subject)
+        v = lit.value
+        if op == "eq":
+            return {fv: _item_key(v)}
+        if op == "ne":
+            return {"$neq": {fv: _item_key(v)}}
+        if op in ("gt", "gte", "lt", "lte"):
+            return {"$" + op: {fnum: v}}
+        if op in _ORDER_COMPLEMENT:
+            return {"$or": [{fnn: 1}, {"$" + _ORDER_COMPLEMENT[op]: {fnum: v}}]}
+        key = _item_key(v)
         if op == "contains":
-            return {"$iany": {f: {"$i": value}}}
+            return {"$iany": {fkeys: {"$i": key}}}
+        if op == "~contains":  # present and (not a list, or a list without the item)
+            return {"$or": [{"$neq": {fv: "l:"}}, {f"{f}__n": 0}, {"$iall": {fkeys: {"$neq": {"$i": key}}}}]}
         if op == "not_contains":
-            return {"$and": [{"$ex": {f: 1}}, {"$or": [{f"{f}__n": 0}, {"$iall": {f: {"$neq": {"$i": value}}}}]}]}
+            return {"$or": [{f"{f}__n": 0}, {"$iall": {fkeys: {"$neq": {"$i": key}}}}]}
+        if op == "~not_contains":
+            return {"$or": [{"$neq": {fv: "l:"}}, {"$iany": {fkeys: {"$i": key}}}]}
         raise LogicError(f"operator {op!r} has no engine form")
+
+    def _ref_lit(self, lit: Lit, subject: str) -> dict:
+        f, op, ref = lit.field, lit.op, lit.value
+        alias = self._alias(ref.scope, subject)
+        self._uses("launch" if alias == "lch" else subject, ref.field)
+        self.ref_targets.add(("launch" if alias == "lch" else subject, ref.field))
+
+        def other(suffix: str) -> dict:
+            return {alias: f"{ref.field}__{suffix}"}
+
+        fv, fnum, fnn = f"{f}__v", f"{f}__num", f"{f}__nn"
+        ref_present = {"$neq": {"k_m__": other("kind")}}
+        ref_number = {"k_n__": other("kind")}
+        if op == "eq":  # a missing target has g__rv "m:", equal to nothing
+            return {fv: other("rv")}
+        if op == "ne":
+            return {"$and": [ref_present, {"$neq": {fv: other("rv")}}]}
+        if op in ("gt", "gte", "lt", "lte"):
+            return {"$and": [ref_number, {"$" + op: {fnum: other("rnum")}}]}
+        if op in _ORDER_COMPLEMENT:  # both present; either is not a number, or the opposite comparison holds
+            return {"$or": [
+                {"$and": [{fnn: 1}, ref_present]},
+                {"$and": [{"$ex": {fnum: 1}}, {"k_x__": other("kind")}]},
+                {"$and": [ref_number, {"$" + _ORDER_COMPLEMENT[op]: {fnum: other("rnum")}}]},
+            ]}
+        raise LogicError(f"operator {op!r} cannot take a reference")
+
+    @staticmethod
+    def _or(items: list[dict]) -> dict:
+        return items[0] if len(items) == 1 else {"$or": items}
+
+
+_ORDER_COMPLEMENT = {"~gt": "lte", "~gte": "lt", "~lt": "gte", "~lte": "gt"}
+MAX_ALIAS_COST = 28  # the engine allows 32 expressions per join node (error 113 at registration)
+
+
+def _alias_cost(expr: Any, root: bool = True) -> int:
+    """Expressions an alias takes in the engine's join node (measured): nested $and/$or cost 2 each, a test
+    against another alias's value 1; plain tests on constants are alpha nodes and cost nothing here."""
+    def is_ref(value: Any) -> bool:
+        return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("lch", "subj")
+
+    cost = 0
+    for key, value in expr.items():
+        if key in ("$and", "$or"):
+            cost += (0 if root and key == "$and" else 2) + sum(_alias_cost(i, False) for i in value)
+        elif key in ("$iany", "$iall", "$ex", "$nex"):
+            continue
+        elif key.startswith("$"):
+            cost += sum(1 for v in value.values() if is_ref(v))
+        else:
+            cost += 1 if is_ref(value) else 0
+    return cost
+
+
+def check_rule(rule: EvalRule) -> None:
+    """Compile one rule as registration would, without registering it: raises LogicError if the engine
+    cannot take it (too many engine rules for one ruleset, too many join expressions on one alias)."""
+    defs = _Compiler("check#0").rule(0, rule)
+    if len(defs) > MAX_RULES_PER_RULESET:
+        raise LogicError(f"needs {len(defs)} engine rules; at most {MAX_RULES_PER_RULESET}")
+
+
+def _typed_fields(key: str, value: Any, out: dict) -> None:
+    if isinstance(value, (list, tuple)):
+        out[f"{key}__n"] = len(value)
+        out[f"{key}__k"] = [_item_key(v) for v in value]
+        out[f"{key}__nn"] = 1
+        out[f"{key}__v"] = "l:"
+        return
+    out[f"{key}__v"] = _item_key(value)
+    if _type_tag(value) == "n":
+        out[f"{key}__num"] = value
+    else:
+        out[f"{key}__nn"] = 1
+
+
+def _type_tag(value: Any) -> str:
+    if isinstance(value, bool):
+        return "b"
+    if isinstance(value, (int, float)):
+        return "n"
+    if isinstance(value, str):
+        return "s"
+    if isinstance(value, (list, tuple)):
+        return "l"
+    return "o"
+
+
+def _item_key(value: Any) -> str:
+    """A value as a typed string, so that equality is type-strict (1 == 1.0, but 1 != True != "1")."""
+    tag = _type_tag(value)
+    if tag == "n":
+        return f"n:{float(value)!r}"
+    if tag == "l":
+        return "l:"
+    return f"{tag}:{value}"
 
 
 class DurableBackend:
@@ -223,7 +355,7 @@ class DurableBackend:
             outcome_of[name] = (rules[int(index)], outcome)
         return _CompiledRuleset(compiler.name, list(rules), set(compiler.kinds), dict(compiler.regexes),
                                 set(compiler.explode), {k: set(v) for k, v in compiler.fields.items()}, definition,
-                                outcome_of)
+                                outcome_of, set(compiler.ref_targets))
 
     def _make_action(self, action_name: str) -> Callable:
         backend = self
@@ -331,17 +463,21 @@ class DurableBackend:
             kind = fact["kind"]
             if kind not in chunk.kinds:
                 continue
-            out: dict[str, Any] = {"sid": sid, "kind": kind, "ref": fact["ref"]}
+            # constants that guarded comparisons against another alias's g__kind use (see _Compiler._ref_lit)
+            out: dict[str, Any] = {"sid": sid, "kind": kind, "ref": fact["ref"], "k_m__": "m", "k_n__": "n", "k_x__": "x"}
             wanted = chunk.fields.get(kind, ())
             for key in wanted:
                 value = fact.get(key)
                 if value is None:
+                    if (kind, key) in chunk.ref_targets:  # never leave a reference target missing: error 311
+                        out[f"{key}__rv"], out[f"{key}__rnum"], out[f"{key}__kind"] = "m:", 0, "m"
                     continue
-                if isinstance(value, (list, tuple)):
-                    out[key] = list(value)
-                    out[f"{key}__n"] = len(value)
-                else:
-                    out[key] = value
+                out[key] = list(value) if isinstance(value, (list, tuple)) else value
+                _typed_fields(key, value, out)
+                if (kind, key) in chunk.ref_targets:
+                    number = _type_tag(value) == "n"
+                    out[f"{key}__rv"], out[f"{key}__rnum"] = out[f"{key}__v"], value if number else 0
+                    out[f"{key}__kind"] = "n" if number else "x"
             for prop, fname, pattern in regex_by_kind.get(kind, ()):
                 if fname in out:
                     out[prop] = _regex_matches(pattern, out[fname])
@@ -354,6 +490,7 @@ class DurableBackend:
                     copy = dict(out)
                     copy["kind"] = f"{kind}*{fname}"
                     copy[f"{fname}__item"] = item
+                    copy[f"{fname}__item__v"] = _item_key(item)
                     copy["id"] = f"{kind}*{fname}:{fact['ref']}:{i}"
                     yield copy
 

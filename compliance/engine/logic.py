@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from .conditions import NEGATED_OP, All, AnyOf, Cond, Leaf, Not, Quantified, Ref
+from .conditions import All, AnyOf, Cond, Leaf, Not, Quantified, Ref
 
 OUTCOME_FORMULAS = ("fail", "pass", "not_applicable", "needs_info")
 MAX_CONJUNCTS = 64
@@ -55,7 +55,13 @@ BForm = Union[Lit, BAnd, BOr, BQuant]
 TRUE = BAnd(())
 FALSE = BOr(())
 
-_NEG_EXTRA = {"regex": "not_regex", "not_regex": "regex"}
+# The complement of each literal op on a *present* field (Kleene negation of a defined value).
+# eq/ne, in/not_in and regex/not_regex are exact complements. gt/lte are not: a comparison of a value of the
+# wrong type ("x" > 1, contains on a scalar) is false both ways, so the complement of gt is "~gt"
+# (lte, or not a number), which the backend compiles with type tags.
+COMPLEMENT = {"eq": "ne", "ne": "eq", "in": "not_in", "not_in": "in", "regex": "not_regex", "not_regex": "regex"}
+for _op in ("gt", "gte", "lt", "lte", "contains", "not_contains"):
+    COMPLEMENT[_op], COMPLEMENT["~" + _op] = "~" + _op, _op
 
 
 def _and(*items: BForm) -> BForm:
@@ -95,7 +101,7 @@ def negate(form: BForm) -> BForm:
         return Lit(form.scope, form.field, "missing")
     if form.op == "missing":
         return Lit(form.scope, form.field, "present")
-    negop = NEGATED_OP.get(form.op) or _NEG_EXTRA[form.op]
+    negop = COMPLEMENT[form.op]
     parts: list[BForm] = [Lit(form.scope, form.field, "missing"), Lit(form.scope, form.field, negop, form.value)]
     if isinstance(form.value, Ref):
         parts.append(Lit(form.value.scope, form.value.field, "missing"))
@@ -125,7 +131,7 @@ def _leaf_truth(leaf: Leaf, want: bool) -> BForm:
     if leaf.op == "exists":
         present = leaf.value is want
         return Lit(leaf.scope, leaf.field, "present" if present else "missing")
-    op = leaf.op if want else (NEGATED_OP.get(leaf.op) or _NEG_EXTRA[leaf.op])
+    op = leaf.op if want else COMPLEMENT[leaf.op]
     lit = Lit(leaf.scope, leaf.field, op, leaf.value)
     if isinstance(leaf.value, Ref):
         return _and(lit, Lit(leaf.value.scope, leaf.value.field, "present"))
@@ -211,7 +217,7 @@ def _contradicts(atoms: tuple[BForm, ...]) -> bool:
     present = {(a.scope, a.field) for a in atoms if isinstance(a, Lit) and a.op != "missing"}
     missing = {(a.scope, a.field) for a in atoms if isinstance(a, Lit) and a.op == "missing"}
     lits = {(a.scope, a.field, a.op, a.value) for a in atoms if isinstance(a, Lit)}
-    if any((s, f, NEGATED_OP.get(op) or _NEG_EXTRA.get(op, ""), v) in lits for s, f, op, v in lits):
+    if any((s, f, COMPLEMENT.get(op, ""), v) in lits for s, f, op, v in lits):
         return True
     quants = {(a.negated, a.kind, a.where) for a in atoms if isinstance(a, BQuant)}
     opposite = any((not neg, kind, where) in quants for neg, kind, where in quants)
