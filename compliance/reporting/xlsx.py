@@ -22,31 +22,31 @@ import tempfile
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 from zipfile import ZIP_DEFLATED, ZipFile
 
 from lxml import etree
 
 from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.chart import BarChart, Reference
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.utils.datetime import to_excel
-from openpyxl.writer.excel import ExcelWriter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.writer.excel import ExcelWriter
 
 from ..errors import InputError, Problem
 from ..report import FINDING_OUTCOMES, SEVERITY_ORDER, ClaimRecord, Outcome, Report
 from .atomic import atomic_path
+from .common import (citation_text, findings_digest, location_text, penalty_text, severity_key, value_text,
+                     waiver_text, why_text, xml_safe)
 from .xlsx_read import XlsxReader
-from .common import (citation_text, findings_digest, location_text, penalty_text, severity_key, value_text, waiver_text, why_text,
-                     xml_safe)
 
 WORKBOOK_MARKER = "launch-compliance-workbook"
 WORKBOOK_FORMAT = "1"
@@ -480,7 +480,7 @@ def read_previous(path: Path, current_ids: set[str] | None = None) -> PreviousWo
                     prev.cover[row[0]] = row[1]
         for sheet in (S_FINDINGS, S_RESOLVED):
             if sheet in reader.sheets:
-                _read_sheet(path, reader.rows(sheet), sheet, prev, current_ids or set())
+                _read_sheet(path, reader, sheet, prev, current_ids or set())
         return prev
     except InputError:
         raise
@@ -490,34 +490,53 @@ def read_previous(path: Path, current_ids: set[str] | None = None) -> PreviousWo
         reader.close()
 
 
-def _read_sheet(path: Path, rows: Iterator[list[Any]], sheet: str, prev: PreviousWorkbook, current_ids: set[str]) -> None:
-    first = next(rows, None)
-    if not first:
+def _read_sheet(path: Path, reader: XlsxReader, sheet: str, prev: PreviousWorkbook, current_ids: set[str]) -> None:
+    """Rows of a Findings or Resolved sheet. A row of a finding that is still reported only needs its
+    reviewer cells (the audit columns are rewritten), so the others are not even decoded."""
+    raw = reader.raw_rows(sheet)
+    first = next(raw, None)
+    headers = [str(h).strip() if h is not None else None for h in _decode(reader, first or [])]
+    if not any(headers):
         raise _not_ours(path, f"the {sheet} sheet has no header row")
-    headers = [str(h).strip() if h is not None else None for h in first]
     missing = [h for h in (ID_HEADER, *REVIEWER_COLUMNS) if h not in headers]
     if missing:
         raise _not_ours(path, f"the {sheet} sheet lacks the column(s) {', '.join(missing)}")
     id_col = headers.index(ID_HEADER)
-    for row in rows:
-        if row is None or all(v in (None, "") for v in row):
-            continue
-        values: dict[str, Any] = {}
-        for i, v in enumerate(row):
-            if v in (None, ""):
-                continue
-            name = headers[i] if i < len(headers) and headers[i] else f"Column {get_column_letter(i + 1)}"
-            if name not in KNOWN_HEADERS and name not in prev.extra_headers:
-                prev.extra_headers.append(name)
-            values[name] = v
-        fid = row[id_col] if id_col < len(row) else None
-        fid = str(fid).strip() if fid not in (None, "") else None
-        if fid in current_ids:
-            values = {k: v for k, v in values.items() if k not in _AUDIT_HEADERS}
-        prev.rows.append(PreviousRow(fid, values, sheet))
+    audit_cols = {i for i, h in enumerate(headers) if h in _AUDIT_HEADERS}
     for name in headers:  # a reviewer's own column keeps its place even while empty
         if name and name not in KNOWN_HEADERS and name not in prev.extra_headers:
             prev.extra_headers.append(name)
+    for cells in raw:
+        fid = None
+        for col, c in cells:
+            if col == id_col:
+                value = reader.value(c)
+                fid = str(value).strip() if value not in (None, "") else None
+                break
+        slim = fid is not None and fid in current_ids
+        values: dict[str, Any] = {}
+        for col, c in cells:
+            if slim and col in audit_cols:
+                continue
+            v = reader.value(c)
+            if v in (None, ""):
+                continue
+            name = headers[col] if col < len(headers) and headers[col] else f"Column {get_column_letter(col + 1)}"
+            if name not in KNOWN_HEADERS and name not in prev.extra_headers:
+                prev.extra_headers.append(name)
+            values[name] = v
+        if not values:
+            continue
+        prev.rows.append(PreviousRow(fid, values, sheet))
+
+
+def _decode(reader: XlsxReader, cells: list) -> list[Any]:
+    values: list[Any] = []
+    for col, c in cells:
+        if col >= len(values):
+            values.extend([None] * (col + 1 - len(values)))
+        values[col] = reader.value(c)
+    return values
 
 
 @dataclass

@@ -131,8 +131,9 @@ class XlsxReader:
                         self._date_styles.add(i)
         return self._date_styles
 
-    def rows(self, sheet: str) -> Iterator[list[Any]]:
-        """Each row's values, positioned by column; empty rows are yielded as []."""
+    def raw_rows(self, sheet: str) -> Iterator[list[tuple[int, etree._Element]]]:
+        """Each row as (column index, cell element) pairs, values not yet decoded (see value());
+        rows left out of the XML are yielded as []. Elements are only valid until the next row."""
         if sheet not in self.sheets:
             raise XlsxError(f"no sheet {sheet!r}")
         expected = 1
@@ -140,27 +141,35 @@ class XlsxReader:
             for _, row in etree.iterparse(fh, events=("end",), tag=_ROW, resolve_entities=False, huge_tree=True):
                 r = row.get("r")
                 index = int(r) if r else expected
-                while expected < index:  # rows left out of the XML are empty
+                while expected < index:
                     yield []
                     expected += 1
-                values: list[Any] = []
+                cells = []
                 col = -1
                 for c in row.iter(_C):
                     ref = c.get("r")
                     col = _col_index(ref) if ref else col + 1
-                    value = self._value(c)
-                    if value is None:
-                        continue
-                    if col >= len(values):
-                        values.extend([None] * (col + 1 - len(values)))
-                    values[col] = value
-                yield values
+                    cells.append((col, c))
+                yield cells
                 expected = index + 1
                 row.clear()
                 while row.getprevious() is not None:
                     del row.getparent()[0]
 
-    def _value(self, c: etree._Element) -> Any:
+    def rows(self, sheet: str) -> Iterator[list[Any]]:
+        """Each row's values, positioned by column; empty rows are yielded as []."""
+        for cells in self.raw_rows(sheet):
+            values: list[Any] = []
+            for col, c in cells:
+                value = self.value(c)
+                if value is None:
+                    continue
+                if col >= len(values):
+                    values.extend([None] * (col + 1 - len(values)))
+                values[col] = value
+            yield values
+
+    def value(self, c: etree._Element) -> Any:
         t = c.get("t", "n")
         f = c.find(_F)
         if f is not None and f.text:
