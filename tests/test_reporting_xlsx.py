@@ -86,6 +86,15 @@ def test_findings_sheet_rows_headers_panes_filter_and_dropdown(book):
     assert waived["Status"] == "waived" and "DPA signed" in waived["Waiver"]
 
 
+def test_only_the_reviewer_sheets_are_editable(book):
+    _, _, wb = book
+    assert not wb["Findings"].protection.sheet and not wb["Resolved"].protection.sheet
+    for title in ("Cover", "Summary", "Claims", "Rules", "Checklist", "Upcoming", "Waivers", "Inputs"):
+        prot = wb[title].protection
+        assert prot.sheet and prot.password is None, title
+        assert prot.autoFilter is False, title  # filtering stays allowed
+
+
 def test_severity_is_a_word_and_a_colour(book):
     _, _, wb = book
     ws = wb["Findings"]

@@ -383,6 +383,14 @@ class _Sheet:
         for i, w in enumerate(widths, 1):
             self.ws.column_dimensions[get_column_letter(i)].width = w
 
+    def protect(self) -> None:
+        """Rebuilt on every audit: protected (no password) so nobody types where it would be lost.
+        Selecting, copying, filtering and resizing still work."""
+        p = self.ws.protection
+        p.sheet = True
+        p.autoFilter = p.sort = p.formatColumns = p.formatRows = False
+        p.selectLockedCells = p.selectUnlockedCells = False
+
     def blank(self) -> None:
         self.append([])
 
@@ -667,6 +675,8 @@ def _write_cover(sheet: _Sheet, report: Report, fail_on: str, prev: PreviousWork
         ("Outcomes", ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))),
         ("Findings digest (SHA-256)", digest),
         ("Digest note", "Saved workbooks are never byte-identical; the digest of the findings is."),
+        ("Reviewer work", "Type in the reviewer columns of Findings (and Resolved): they are carried over to the "
+                          "next audit by finding id. Other sheets are rebuilt each audit and protected (no password)."),
         ("Previous workbook", f"{prev.path}, audit of {prev.cover.get('Run at (UTC)', 'unknown date')} (reviewer "
                               f"entries carried over; {len(carry.resolved)} row(s) in Resolved)"
                               if prev else "none (first audit of this workbook)"),
@@ -854,8 +864,10 @@ def _write_checklist(sheet: _Sheet, report: Report, findings: list[Outcome], car
         sheet.append(["(no readiness rules evaluated)"])
     sheet.blank()
     sheet.append([sheet.cell("Action plan", st.subtitle)])
+    sheet.append(["Owner, due date and status of findings come from the Findings sheet: edit them there (this sheet "
+                  "is rebuilt on every audit). Action items come from the launch description."])
     headers = ["Source", "Ref", "Area / rule", "Action", "Severity", "Owner", "Due", "Status"]
-    sheet.header(headers, ("Owner", "Due", "Status"))
+    sheet.header(headers)
     first = sheet.row
     for a in report.action_items:
         sheet.append(["action item", a.get("id"), a.get("area"), a.get("description"), None, a.get("owner"),
@@ -870,7 +882,7 @@ def _write_checklist(sheet: _Sheet, report: Report, findings: list[Outcome], car
         sheet.append(["finding", o.finding_id, o.rule, o.remediation or o.message, sheet.sev(o.severity), owner, due,
                       status])
     sheet.table_frame(first, len(headers), sheet.row)
-    sheet.append([sheet.cell("Owner, due date and status of findings are kept on the Findings sheet; edit them there.")])
+
 
 
 def _write_simple(sheet: _Sheet, headers: list[str], widths: list[float], rows: Iterable[list[Any]],
@@ -921,6 +933,8 @@ def build_workbook(report: Report, prev: PreviousWorkbook | None = None, fail_on
                         w.state, w.line] for w in report.waivers), empty="(no waivers file)")
         _write_simple(sheets[S_INPUTS], ["Field path", "Value", "Line"], [48, 80, 7],
                       ([p, v, line] for p, v, line in report.inputs))
+        for name in (S_COVER, S_SUMMARY, S_CLAIMS, S_RULES, S_CHECKLIST, S_UPCOMING, S_WAIVERS, S_INPUTS):
+            (cover if name == S_COVER else sheets[name]).protect()
     except BaseException:
         discard_workbook(wb)
         raise
