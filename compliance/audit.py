@@ -333,7 +333,7 @@ def audit_loaded(loaded: LoadedLaunch, ctx: Context, options: AuditOptions, pack
                                 "due": a.due.isoformat() if a.due else None, "status": a.status}
                                for a in doc.readiness.action_items]
     if options.waivers:
-        apply_waivers(report, load_waivers(options.waivers), as_of)
+        apply_waivers(report, load_waivers(options.waivers, {r.id for r in ctx.library.rules()}), as_of)
     report.checklist = build_checklist(report, {r.id: r.spec.tags for p in packs for r in p.rules})
     return report
 

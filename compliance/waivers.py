@@ -31,12 +31,25 @@ class _WaiverFile(BaseModel):
     waivers: list[_WaiverEntry]
 
 
-def load_waivers(path: Path) -> list[Waiver]:
+def load_waivers(path: Path, known_rules: set[str] | None = None) -> list[Waiver]:
+    """Load and validate a waivers file; with `known_rules`, a waiver naming a rule that exists nowhere is an error."""
     loaded = load_yaml_file(path)
     try:
         parsed = _WaiverFile.model_validate(loaded.data)
     except ValidationError as exc:
-        raise InputError(validation_problems(exc, str(path), loaded.source)) from None
+        raise InputError(validation_problems(exc, str(path), loaded.source, root_model=_WaiverFile)) from None
+    if known_rules is not None:
+        import difflib
+
+        problems = []
+        for i, w in enumerate(parsed.waivers):
+            if w.rule not in known_rules:
+                close = difflib.get_close_matches(w.rule, sorted(known_rules), n=1)
+                problems.append(Problem("E401", f"waiver names unknown rule {w.rule!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+                                        str(path), loaded.source.line_of(("waivers", i, "rule")), path=f"waivers[{i}].rule",
+                                        expected="a rule id listed by 'compliance rules list'"))
+        if problems:
+            raise InputError(problems)
     return [Waiver(w.rule, w.subject, w.justification, w.approver, w.reference, w.expires.isoformat(),
                    loaded.source.line_of(("waivers", i))) for i, w in enumerate(parsed.waivers)]
 

@@ -26,9 +26,9 @@ class LoadedLaunch:
     raw_data: dict
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
+def _model_at(loc: tuple, root_model: type[BaseModel] = LaunchDescription) -> type[BaseModel] | None:
     """The pydantic model that owns the field at `loc`, to suggest a close field name."""
-    model: type[BaseModel] | None = LaunchDescription
+    model: type[BaseModel] | None = root_model
     for part in loc[:-1]:
         if model is None or isinstance(part, int):
             continue
@@ -51,13 +51,14 @@ def _inner_model(annotation) -> type[BaseModel] | None:
     return None
 
 
-def validation_problems(exc: ValidationError, file: str, source: SourceMap, root: tuple = ()) -> list[Problem]:
+def validation_problems(exc: ValidationError, file: str, source: SourceMap, root: tuple = (),
+                        root_model: type[BaseModel] = LaunchDescription) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors():
         loc = root + tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in ("str", "list[str]"))))
         code, msg, expected = "E120", err["msg"], None
         if err["type"] == "extra_forbidden":
-            model = _model_at(loc[len(root):])
+            model = _model_at(loc[len(root):], root_model)
             options = sorted(model.model_fields) if model else []
             close = difflib.get_close_matches(str(loc[-1]), options, n=1)
             code = "E121"

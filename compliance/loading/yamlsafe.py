@@ -71,7 +71,13 @@ def decode_text(raw: bytes, file: str, what: str = "YAML") -> str:
     for bom, name in _BOMS:
         if raw.startswith(bom):
             raise InputError(Problem("E102", f"file is {name}-encoded", file, 1, expected="UTF-8 text (save the file as UTF-8)"))
-    if b"\x00" in raw[:8192]:
+    head = raw[:8192]
+    if len(head) >= 4 and head.count(b"\x00") * 3 >= len(head) and (head[1::2].count(0) * 2 >= len(head) // 2
+                                                                      or head[0::2].count(0) * 2 >= len(head) // 2):
+        # text in UTF-16 without a byte-order mark: every other byte is NUL
+        raise InputError(Problem("E102", "file looks UTF-16-encoded (no byte-order mark)", file, 1,
+                                 expected="UTF-8 text (save the file as UTF-8)"))
+    if b"\x00" in head:
         raise InputError(Problem("E103", "file contains binary data (NUL bytes)", file, 1, expected=f"UTF-8 {what} text"))
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
@@ -177,6 +183,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         col = mark.column + 1 if mark else None
         raise InputError(Problem("E106", f"malformed YAML: {exc.problem or exc}", file, line, col,
                                  expected="valid YAML")) from None
+    except yaml.reader.ReaderError as exc:  # control characters: positioned by character offset, not by a mark
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise InputError(Problem("E106", f"malformed YAML: control character U+{exc.character if isinstance(exc.character, int) else ord(exc.character):04X} is not allowed", file, line, col,
+                                 expected="printable text (no control characters)")) from None
     except yaml.YAMLError as exc:
         raise InputError(Problem("E106", f"malformed YAML: {exc}", file, expected="valid YAML")) from None
     except RecursionError:
