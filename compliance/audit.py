@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,7 +12,7 @@ from .engine import reference
 from .engine.durable_backend import DurableBackend
 from .engine.model import RawResult
 from .checklist import build_checklist
-from .errors import InputError, PackError, Problem
+from .errors import PackError, Problem
 from .facts import FactSet, build_facts, display_value
 from .loading.jurisdictions import GLOBAL, Jurisdictions, load_jurisdictions
 from .loading.launch import LoadedLaunch, load_launch, read_material_text

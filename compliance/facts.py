@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Union, get_args, get_origin
+from typing import Any, Iterable, Union, get_args, get_origin
 
 from pydantic import BaseModel
 

@@ -4,10 +4,8 @@ Pure functions of plain data; no output library is imported here.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import asdict, is_dataclass
 from typing import Any, Iterable
 
 from ..report import SEVERITY_ORDER, Outcome, Report
@@ -134,14 +132,4 @@ def _json_default(value: Any) -> Any:
 
 
 def findings_digest(report: Report) -> str:
-    """Same value as Report.findings_digest(), without deep-copying every finding (10x faster at 100k)."""
-    names = [f.name for f in fields(Outcome)]
-    encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=_json_default)
-    digest = hashlib.sha256(b"[")
-    # json.dumps of the list, streamed row by row: same bytes, bounded memory.
-    for i, o in enumerate(sorted(report.findings, key=lambda o: o.finding_id)):
-        row = {n: getattr(o, n) for n in names}
-        row["id"] = row.pop("finding_id")
-        digest.update(((", " if i else "") + encoder.encode(row)).encode("utf-8", "surrogatepass"))
-    digest.update(b"]")
-    return digest.hexdigest()
+    return report.findings_digest()

@@ -20,7 +20,7 @@ def make_outcome(rule: str = "CN-AD-001", subject: str = "m1", outcome: str = "f
         citation={"law": "Advertising Law of the PRC", "article": "Art. 9(3)", "url": "https://example.org/adlaw"},
         penalty={"min": 200000, "max": 1000000, "currency": "CNY", "turnover_pct": None, "per": "violation",
                  "basis": "Art. 57", "text": None},
-        remediation="Remove the absolute term.", location={"file": "launch.yaml", "line": 12, "path": f"materials[0].text"},
+        remediation="Remove the absolute term.", location={"file": "launch.yaml", "line": 12, "path": "materials[0].text"},
         evidence=f"text=最佳 {subject}", why={"text": "最佳", "launch.markets": ["CN"]},
         finding_id=finding_id(rule, kind, subject),
     )
