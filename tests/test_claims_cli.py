@@ -28,7 +28,7 @@ def test_cli_claims_html_json_has_file_line_column(run):
     findings = json.loads(result.stdout)["findings"]
     cures = next(f for f in findings if f["text"] == "cures")
     assert (cures["line"], cures["column"]) == (10, 19)
-    assert cures["file"].endswith("product_page.html") and cures["rule"] == "UK-AD-07"
+    assert cures["file"].endswith("product_page.html") and cures["rule"] == "UK-AD-02"
     for key in ("start", "end", "category", "severity", "citation", "explanation", "suggestion"):
         assert key in cures
     assert not any("headline" in f["text"] for f in findings)
@@ -37,7 +37,7 @@ def test_cli_claims_html_json_has_file_line_column(run):
 def test_cli_claims_markdown_text_output(run):
     result = run(str(CASES / "launch_copy.md"), "-j", "US", "--fail-on", "medium")
     assert result.exit_code == 1
-    assert "launch_copy.md:5:3:" in result.stdout and "US-AD-05" in result.stdout
+    assert "launch_copy.md:5:3:" in result.stdout and "US-AD-05a" in result.stdout
 
 
 def test_cli_claims_exit_zero_below_fail_on_and_stdin(run):
@@ -80,7 +80,7 @@ def test_cli_claims_jsonl_batch_with_malformed_and_unsupported_lines(run, tmp_pa
     assert by_id["de-1"]["findings"] == [] and "de" in by_id["de-1"]["not_checked"]
     assert "JP" in by_id["jp-1"]["not_checked"]
     assert by_id["line4"]["error"] and "text" in by_id["line6"]["error"]
-    assert by_id["us-1"]["findings"][0]["rule"] == "US-AD-02"
+    assert by_id["us-1"]["findings"][0]["rule"] == "US-AD-02a"
     assert len(lines) == 7  # the batch went on after every bad line
 
 

@@ -33,16 +33,16 @@ def test_detector_hit_fields_offsets_and_citation(detector):
     hit = find(hits_for(detector, text, "UK"), "No.1")
     assert text[hit.start:hit.end] == "No.1"
     assert hit.category in CATEGORIES and hit.lang == "en"
-    assert hit.rule == "UK-AD-02"
+    assert hit.rule == "UK-AD-05"
     assert set(hit.citation) == {"law", "article", "url"}
     assert hit.explanation and hit.suggestion
 
 
 def test_detector_rule_ids_per_jurisdiction(detector):
     assert find(hits_for(detector, "全网第一", "CN"), "全网第一").rule == "CN-AD-01"
-    assert find(hits_for(detector, "It cures warts", "US-CA"), "cures").rule == "US-AD-02"
-    assert find(hits_for(detector, "100% eco-friendly", "EU"), "eco-friendly").rule == "EU-AD-04"
-    assert find(hits_for(detector, "Made in USA", "US"), "Made in USA").rule == "US-AD-05"
+    assert find(hits_for(detector, "It cures warts", "US-CA"), "cures").rule == "US-AD-02a"
+    assert find(hits_for(detector, "100% eco-friendly", "EU"), "eco-friendly").rule == "EU-AD-04a"
+    assert find(hits_for(detector, "Made in USA", "US"), "Made in USA").rule == "US-AD-05a"
 
 
 def test_detector_unsupported_language_and_jurisdiction_raise(detector):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from compliance.nlp.context import ContextResult, SpanIndex, TextGeometry, analyse, quoted_spans
+from compliance.nlp.context import ContextJudge, ContextResult, SpanIndex, TextGeometry, quoted_spans
 from compliance.nlp.lexicon import (
     LANGUAGES, SEVERITY_RANK, JurisdictionMap, LanguagePack, LexiconError, load_jurisdiction, load_language,
 )
@@ -28,6 +28,8 @@ NEVER_DOWNGRADED = frozenset({"medical", "health"})
 FINANCIAL_TAG = "financial"
 
 _NO_CONTEXT = ContextResult((), False)
+_new_hit = object.__new__
+_NO_SPANS = SpanIndex([])
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[a-z]{2}")
 
@@ -87,6 +89,7 @@ class ClaimDetector:
         self._packs: dict[str, LanguagePack] = {}
         self._matchers: dict[str, EnglishMatcher | ChineseMatcher] = {}
         self._jurisdictions: dict[str, JurisdictionMap] = {}
+        self._static: dict[tuple[str, str], tuple] = {}   # (entry, jurisdiction) -> what no context changes
         self._load_data()
 
     # ----- data -----------------------------------------------------------------------------
@@ -116,7 +119,8 @@ class ClaimDetector:
             if lang == "en":
                 matcher = EnglishMatcher(self._packs["en"], pipelines.english())
             else:
-                matcher = ChineseMatcher(self._packs["zh"], pipelines.chinese())
+                # jieba's dictionary is loaded when a hit first needs a word-boundary check.
+                matcher = ChineseMatcher(self._packs["zh"], pipelines.jieba_tokenizer)
             self._matchers[lang] = matcher
         return matcher
 
@@ -181,9 +185,12 @@ class ClaimDetector:
             raw = plain
 
         present = {h.entry.id for h in raw}
+        sentence = geometry.sentence
+        conditional = [h for h in raw if h.entry.requires_sentence]
         by_sentence: dict[tuple[int, int], set[str]] = {}
-        for hit in raw:
-            by_sentence.setdefault(geometry.sentence(hit.start), set()).add(hit.entry.id)
+        if conditional:
+            for hit in raw:
+                by_sentence.setdefault(sentence(hit.start), set()).add(hit.entry.id)
         kept: list[RawHit] = []
         for hit in raw:
             entry = hit.entry
@@ -192,43 +199,51 @@ class ClaimDetector:
             if entry.requires_text and not any(ref in present for ref in entry.requires_text):
                 continue
             if entry.requires_sentence and not any(
-                    ref in by_sentence[geometry.sentence(hit.start)] for ref in entry.requires_sentence):
+                    ref in by_sentence[sentence(hit.start)] for ref in entry.requires_sentence):
                 continue
             kept.append(hit)
         kept = _drop_nested(kept)
         if not kept:
             return []
 
-        quotes = quoted_spans(folded, pack.cues.quotes)
-        disclosed = bool(pack.cues.disclosure.search(folded))
-        strict_clauses = {geometry.clause(h.start) for h in kept
+        cues = pack.cues
+        quotes = (quoted_spans(folded, cues.quotes) if cues.quote_chars is None or cues.quote_chars.search(folded)
+                  else _NO_SPANS)
+        disclosed = (any(h.entry.category == "endorsement" for h in kept)
+                     and bool(cues.disclosure.search(folded)))
+        clause = geometry.clause
+        clauses = [clause(h.start) for h in kept]
+        strict_clauses = {c for h, c in zip(kept, clauses)
                           if h.entry.category in NEVER_DOWNGRADED or FINANCIAL_TAG in h.entry.tags}
         evidence = _substantiated_spans(folded, substantiation)
         exceptions = _ExceptionIndex(folded, geometry, pack)
-        results: list[ClaimHit] = []
-        for hit in kept:
-            results.append(self._judge(original, folded, norm, geometry, pack, jmap, hit, quotes, disclosed,
-                                       strict_clauses, evidence, exceptions))
-        return results
+        judge = ContextJudge(folded, geometry, pack.cues, quotes)
+        return [self._judge(original, norm, jmap, hit, c, judge, disclosed, strict_clauses, evidence, exceptions)
+                for hit, c in zip(kept, clauses)]
 
-    def _judge(self, original, folded, norm, geometry, pack, jmap, hit: RawHit, quotes, disclosed,
-               strict_clauses, evidence, exceptions: "_ExceptionIndex") -> ClaimHit:
+    def _judge(self, original, norm, jmap, hit: RawHit, clause: tuple[int, int], judge: ContextJudge,
+               disclosed, strict_clauses, evidence, exceptions: "_ExceptionIndex") -> ClaimHit:
         entry = hit.entry
         category = entry.category
-        mapping = jmap.categories[category]
-        severity = entry.severity_in.get(jmap.id, entry.severity)
-        severity = _clamp(severity, mapping.min_severity, mapping.max_severity)
+        static = self._static.get((entry.id, jmap.id))
+        if static is None:
+            mapping = jmap.categories[category]
+            severity = _clamp(entry.severity_in.get(jmap.id, entry.severity), mapping.min_severity, mapping.max_severity)
+            rule = entry.rule_in.get(jmap.id, mapping.rule)
+            static = (mapping, severity, rule, jmap.citations[rule],
+                      category in NEVER_DOWNGRADED or FINANCIAL_TAG in entry.tags)
+            self._static[(entry.id, jmap.id)] = static
+        mapping, severity, rule, citation, never_downgraded = static
         if severity == "info":  # a sector mention: context cannot lower it, exceptions do not apply
             ctx = _NO_CONTEXT
         else:
-            ctx = analyse(folded, geometry, hit.start, hit.end, pack.cues, quotes)
+            ctx = judge.analyse(hit.start, hit.end)
         context = list(ctx.labels)
         exception = None
         if ctx.cleared:
             severity = "info"
         else:
-            strict = (category in NEVER_DOWNGRADED or FINANCIAL_TAG in entry.tags
-                      or geometry.clause(hit.start) in strict_clauses)
+            strict = never_downgraded or clause in strict_clauses
             if not strict:
                 found = exceptions.find(category, hit)
                 if found is not None:
@@ -244,29 +259,39 @@ class ClaimDetector:
                 if mapping.substantiable:
                     severity = "info"
                 break
-        rule = entry.rule_in.get(jmap.id, mapping.rule)
-        start, end = norm.to_original(hit.start, hit.end)
+        start, end = (hit.start, hit.end) if norm.origin is None else norm.to_original(hit.start, hit.end)
         explanation = entry.explanation
         if substantiated_by is not None and not mapping.substantiable:
             explanation += " Evidence does not cure this in this jurisdiction: the wording itself is restricted."
-        return ClaimHit(start=start, end=end, text=original[start:end], category=category, lang=entry.lang,
-                        severity=severity, rule=rule, citation=dict(jmap.citations[rule]),
-                        explanation=explanation, suggestion=entry.suggestion, context=tuple(context),
-                        exception=exception, substantiated_by=substantiated_by)
+        # ClaimHit is frozen; filling its __dict__ directly skips 13 object.__setattr__ calls per hit.
+        hit_out = _new_hit(ClaimHit)
+        hit_out.__dict__.update(start=start, end=end, text=original[start:end], category=category, lang=entry.lang,
+                                severity=severity, rule=rule, citation=dict(citation), explanation=explanation,
+                                suggestion=entry.suggestion, context=tuple(context), exception=exception,
+                                substantiated_by=substantiated_by)
+        return hit_out
 
 
 def _drop_nested(hits: list[RawHit]) -> list[RawHit]:
     """Keep the longest reading: a hit strictly inside a longer hit adds nothing ("proven" inside
     "clinically proven"). Equal spans of different categories are both kept; duplicates are not."""
-    hits = sorted(hits, key=lambda h: (h.start, -(h.end - h.start)))
+    if len(hits) < 2:
+        return hits
+    hits = sorted(hits, key=lambda h: (h.start, h.start - h.end))
     kept: list[RawHit] = []
     seen: set[tuple[int, int, str]] = set()
     for hit in hits:
-        key = (hit.start, hit.end, hit.entry.category)
+        start, end, entry = hit
+        key = (start, end, entry.category)
         if key in seen:
             continue
-        if any(k.start <= hit.start and hit.end <= k.end and (k.end - k.start) > (hit.end - hit.start)
-               for k in kept[-8:]):
+        length = end - start
+        nested = False
+        for k in kept[-8:]:
+            if k.start <= start and end <= k.end and k.end - k.start > length:
+                nested = True
+                break
+        if nested:
             continue
         seen.add(key)
         kept.append(hit)
@@ -274,24 +299,46 @@ def _drop_nested(hits: list[RawHit]) -> list[RawHit]:
 
 
 class _ExceptionIndex:
-    """Exception patterns evaluated once per text, then looked up per hit."""
+    """Exception patterns evaluated once per text, then looked up per hit. A rule none of whose
+    patterns occurs anywhere in the text (one search of its loosened form) is never looked at again."""
 
     def __init__(self, folded: str, geometry: TextGeometry, pack: LanguagePack):
         self.folded = folded
         self.geometry = geometry
         self.pack = pack
-        self._covering: dict[str, SpanIndex] = {}
+        self._rules: dict[str, list] = {}
+        self._present: dict[str, bool] = {}
+        self._covering: dict[tuple[str, int, int], SpanIndex] = {}
         self._scoped: dict[tuple[str, int, int], bool] = {}
 
+    def _rules_for(self, category: str) -> list:
+        rules = self._rules.get(category)
+        if rules is None:
+            rules = []
+            for rule in self.pack.exceptions:
+                if category not in rule.categories:
+                    continue
+                present = self._present.get(rule.name)
+                if present is None:
+                    present = rule.presence is None or (
+                        (rule.prefilter is None or rule.prefilter.search(self.folded) is not None)
+                        and rule.presence.search(self.folded) is not None)
+                    self._present[rule.name] = present
+                if present:
+                    rules.append(rule)
+            self._rules[category] = rules
+        return rules
+
     def find(self, category: str, hit: RawHit) -> tuple[str, str] | None:
-        for rule in self.pack.exceptions:
-            if category not in rule.categories:
-                continue
+        rules = self._rules_for(category)
+        if not rules:
+            return None
+        for rule in rules:
             if rule.scope == "covering":
                 # Per sentence, cached: some exception patterns scan backwards-unfriendly prefixes
                 # ("[^.!?]*according to"), which over a whole page would cost quadratic time.
                 lo, hi = self.geometry.sentence(hit.start)
-                key = f"{rule.name}:{lo}:{hi}"
+                key = (rule.name, lo, hi)
                 spans = self._covering.get(key)
                 if spans is None:
                     window = self.folded[lo:max(hi, hit.end)]

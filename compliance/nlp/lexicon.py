@@ -51,10 +51,13 @@ def _compile(pattern: str, path: Path, where: str) -> re.Pattern[str]:
         raise _fail(path, where, f"bad regular expression {pattern!r}: {exc}") from None
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+
+
 def _load_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise LexiconError(f"{path}: not valid YAML: {exc}") from None
 
@@ -88,6 +91,8 @@ class ExceptionRule:
     also: tuple[re.Pattern[str], ...] = ()   # every one of these must match in the same scope too
     effect: str = "info"
     note: str = ""
+    presence: re.Pattern[str] | None = None  # loosened patterns: no match in the text -> rule cannot apply
+    prefilter: re.Pattern[str] | None = None  # characters every match of presence contains (cheaper still)
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,12 @@ class ContextCues:
     negation_window: int            # characters before the hit that negation may reach
     mention_quote_slack: int        # a quote longer than hit + slack is a testimonial, not a mention
     after_negation: re.Pattern[str] | None  # Chinese 不A不B: a negation right after the hit
+    # Loosened cues (anchors and \b removed) that match wherever the cue could match in any window:
+    # presence covers prohibition, contrast, rhetorical, emphatic and mention cues (searched once per
+    # sentence), negation_presence the negation cues (searched in the hit's negation window).
+    presence: re.Pattern[str] | None = None
+    negation_presence: re.Pattern[str] | None = None
+    quote_chars: re.Pattern[str] | None = None   # one of these is in every quotation; None: always look
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,27 @@ class JurisdictionMap:
     languages: tuple[str, ...]
     categories: dict[str, CategoryMapping]
     citations: dict[str, dict[str, str]]
+
+
+_WORD_BOUNDARY = re.compile(r"(?<!\\)((?:\\\\)*)\\b")
+
+
+def _loosen(item: str) -> str:
+    """The pattern without its zero-width edge assertions (\\b, a leading ^, a trailing $): it
+    matches, in a longer text, wherever the original matches in any window of that text."""
+    item = _WORD_BOUNDARY.sub(r"\1", item)
+    if item.startswith("^"):
+        item = item[1:]
+    if item.endswith("$") and not item.endswith("\\$"):
+        item = item[:-1]
+    return item
+
+
+def _presence(items: tuple[str, ...], path: Path, where: str) -> re.Pattern[str] | None:
+    loosened = tuple(i for i in (_loosen(item) for item in items) if i)
+    if len(loosened) != len(items):
+        return None  # an item that is only an assertion: cannot prefilter
+    return _alternation(loosened, path, where) if loosened else None
 
 
 def _alternation(items: tuple[str, ...], path: Path, where: str) -> re.Pattern[str]:
@@ -208,6 +240,11 @@ def load_language(directory: Path, lang: str, categories: tuple[str, ...]) -> La
             return None
         return _alternation(items, ctx_path, name)
 
+    cue_items = tuple(item for name in ("prohibition", "contrast", "rhetorical", "emphatic", "mention")
+                      for item in _str_list(ctx.get(name), ctx_path, name))
+    presence = _presence(cue_items, ctx_path, "context cues") if cue_items else re.compile(r"(?!x)x")
+    negation_items = _str_list(ctx.get("negation"), ctx_path, "negation")
+    negation_presence = _presence(negation_items, ctx_path, "negation") if negation_items else re.compile(r"(?!x)x")
     quotes = tuple(_compile(q, ctx_path, "quotes") for q in _str_list(ctx.get("quotes"), ctx_path, "quotes"))
     if any(q.groups < 1 for q in quotes):
         raise _fail(ctx_path, "quotes", "each quote pattern needs one group around the quoted content")
@@ -219,6 +256,7 @@ def load_language(directory: Path, lang: str, categories: tuple[str, ...]) -> La
         negation_window=int(ctx.get("negation_window", 40)),
         mention_quote_slack=int(ctx.get("mention_quote_slack", 12)),
         after_negation=cue("after_negation", required=False),
+        presence=presence, negation_presence=negation_presence, quote_chars=_union_chars(quotes),
     )
     allowed_items = _str_list(ctx.get("allowed"), ctx_path, "allowed")
     for item in allowed_items:
@@ -250,8 +288,17 @@ def load_language(directory: Path, lang: str, categories: tuple[str, ...]) -> La
             name=raw["name"], categories=cats, patterns=patterns, scope=scope,
             also=tuple(_compile(p, ctx_path, where) for p in _str_list(raw.get("also"), ctx_path, where)),
             effect=effect, note=str(raw.get("note", "")),
+            presence=(exc_presence := _presence(items, ctx_path, where)),
+            prefilter=necessary_chars(exc_presence) if exc_presence is not None else None,
         ))
     return LanguagePack(lang=lang, entries=tuple(entries), allowed=allowed, exceptions=tuple(exceptions), cues=cues)
+
+
+def _union_chars(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    classes = [necessary_chars(p) for p in patterns]
+    if not classes or any(c is None for c in classes):
+        return None
+    return re.compile("|".join(c.pattern for c in classes))
 
 
 def load_jurisdiction(path: Path, categories: tuple[str, ...]) -> JurisdictionMap:
@@ -287,3 +334,61 @@ def load_jurisdiction(path: Path, categories: tuple[str, ...]) -> JurisdictionMa
         raise _fail(path, "categories", f"unknown categories {sorted(extra)}")
     return JurisdictionMap(id=jur, aliases=_str_list(data.get("aliases"), path, "aliases"), languages=languages,
                            categories=mapping, citations=citations)
+
+
+def necessary_chars(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A character class that every match of ``pattern`` must contain one of, or None when no such
+    small set can be read off the pattern. Searching for it is a cheap, sound pre-check: a text with
+    none of these characters cannot match (used to skip exception, quote and lexicon regexes that
+    are expensive to run on every ad)."""
+    try:
+        from re import _parser as sre_parse  # Python 3.11+
+    except ImportError:  # pragma: no cover
+        import sre_parse  # type: ignore[no-redef]
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    def of_item(op, av):
+        if op is c.LITERAL:
+            return {chr(av)}
+        if op is c.IN:
+            chars = set()
+            for sub_op, sub_av in av:
+                if sub_op is c.LITERAL:
+                    chars.add(chr(sub_av))
+                elif sub_op is c.RANGE and sub_av[1] - sub_av[0] < 64:
+                    chars.update(chr(i) for i in range(sub_av[0], sub_av[1] + 1))
+                else:
+                    return None
+            return chars
+        if op is c.SUBPATTERN:
+            return of_sequence(av[-1])
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) and av[0] >= 1:
+            return of_sequence(av[2])
+        if op is c.BRANCH:
+            union: set[str] = set()
+            for branch in av[1]:
+                chars = of_sequence(branch)
+                if chars is None:
+                    return None
+                union |= chars
+            return union
+        return None
+
+    def of_sequence(seq):
+        best = None
+        for op, av in seq:
+            chars = of_item(op, av)
+            if chars is not None and (best is None or len(chars) < len(best)):
+                best = chars
+        return best
+
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:  # pragma: no cover
+        return None
+    chars = of_sequence(parsed)
+    if not chars or len(chars) > 64:
+        return None
+    return re.compile("[" + "".join(re.escape(ch) for ch in sorted(chars)) + "]")

@@ -1,18 +1,21 @@
-"""Find lexicon candidates in normalised text: spaCy PhraseMatcher/Matcher for English, a
-character-level alternation plus jieba word boundaries for Chinese."""
+"""Find lexicon candidates in normalised text: spaCy PhraseMatcher for English, a character-level
+alternation plus jieba word boundaries for Chinese.
+
+spaCy is imported only when the English matcher is built, and jieba's dictionary only when a Chinese
+hit first needs a word-boundary check, so a process that sees one language pays for that one only.
+"""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
-from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from compliance.nlp.lexicon import Entry, LanguagePack, necessary_chars
 
-from compliance.nlp.lexicon import Entry, LanguagePack
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
 
 
-@dataclass(frozen=True)
-class RawHit:
+class RawHit(NamedTuple):
     start: int          # offsets in the normalised text
     end: int
     entry: Entry
@@ -31,9 +34,9 @@ class _Pattern:
         self.boundary = pattern.startswith(r"\b")
         self.regex = re.compile(pattern[2:] if self.boundary else pattern)
 
-    def hits(self, text: str) -> list[RawHit]:
+    def hits(self, text: str, pos: int = 0) -> list[RawHit]:
         out = []
-        for match in self.regex.finditer(text):
+        for match in self.regex.finditer(text, pos):
             start, end = match.span()
             if end == start:
                 continue
@@ -43,24 +46,42 @@ class _Pattern:
         return out
 
 
-def _patterns(entries: tuple[Entry, ...]) -> list[_Pattern]:
-    return [_Pattern(pattern, entry) for entry in entries for pattern in entry.regex]
+class _Patterns:
+    """The lexicon regexes of one language. One alternation of all of them (with the leading \\b
+    removed, so it matches wherever any of them could) is searched first: most ads match none, and
+    one scan is much cheaper than one per pattern. Each pattern then scans from that first position."""
 
+    def __init__(self, entries: tuple[Entry, ...]):
+        self.items = [_Pattern(pattern, entry) for entry in entries for pattern in entry.regex]
+        self.any = (re.compile("|".join(f"(?:{p.regex.pattern})" for p in self.items))
+                    if self.items else None)
+        self.prefilter = necessary_chars(self.any) if self.any is not None else None
 
-def _regex_hits(patterns: list[_Pattern], text: str) -> list[RawHit]:
-    hits: list[RawHit] = []
-    for pattern in patterns:
-        hits.extend(pattern.hits(text))
-    return hits
+    def hits(self, text: str) -> list[RawHit]:
+        if self.any is None:
+            return []
+        if self.prefilter is not None and self.prefilter.search(text) is None:
+            return []
+        first = self.any.search(text)
+        if first is None:
+            return []
+        pos = first.start()
+        hits: list[RawHit] = []
+        for pattern in self.items:
+            hits.extend(pattern.hits(text, pos))
+        return hits
 
 
 class EnglishMatcher:
     def __init__(self, pack: LanguagePack, nlp: Language):
+        from spacy.matcher import PhraseMatcher
+
         from compliance.nlp.pipelines import inflections
 
         self.nlp = nlp
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.by_key: dict[int, Entry] = {}
+        first_tokens: set[str] = set()
         for entry in pack.entries:
             key = nlp.vocab.strings.add(entry.id)
             self.by_key[key] = entry
@@ -73,20 +94,27 @@ class EnglishMatcher:
                     variants = [f"{v} {form}".strip() for v in variants for form in sorted(inflections(word))]
                 texts.update(variants)
             if texts:
-                self.phrases.add(entry.id, [nlp.make_doc(t) for t in sorted(texts)])
-        self.patterns = _patterns(pack.entries)
+                docs = [nlp.make_doc(t) for t in sorted(texts)]
+                first_tokens.update(doc[0].lower_ for doc in docs if len(doc))
+                self.phrases.add(entry.id, docs)
+        # Every phrase match starts with one of these token texts, so a text that contains none of
+        # them (typically Chinese copy with a brand name or "TOP1" in Latin letters) needs no Doc.
+        self.first_token = (re.compile("|".join(re.escape(t) for t in sorted(first_tokens, key=len, reverse=True)))
+                            if first_tokens else None)
+        self.patterns = _Patterns(pack.entries)
 
     def find(self, text: str) -> list[RawHit]:
         if _CJK_OR_GLUE.search(text):
             # Mixed Chinese/English: English words sit directly against Chinese characters and
             # folded full-width commas ("品质no.1,best"). Blank those out, keeping every offset.
             text = _CJK_OR_GLUE.sub(lambda m: " " * len(m.group()), text)
-        doc = self.nlp.make_doc(text)
         hits = []
-        for key, s, e in self.phrases(doc):
-            last = doc[e - 1]
-            hits.append(RawHit(doc[s].idx, last.idx + len(last.text), self.by_key[key]))
-        hits.extend(_regex_hits(self.patterns, text))
+        if self.first_token is not None and self.first_token.search(text):
+            doc = self.nlp.make_doc(text)
+            for key, s, e in self.phrases(doc):
+                last = doc[e - 1]
+                hits.append(RawHit(doc[s].idx, last.idx + len(last.text), self.by_key[key]))
+        hits.extend(self.patterns.hits(text))
         return hits
 
 
@@ -129,8 +157,16 @@ def _trie_regex(words: list[str]) -> str:
 
 
 class ChineseMatcher:
-    def __init__(self, pack: LanguagePack, nlp: Language):
-        self.nlp = nlp
+    """segmenter: a zero-argument callable returning the jieba tokenizer (spaCy's zh segmenter);
+    called only when a hit first needs a word-boundary check."""
+
+    _WORDS_CACHE = 4096
+
+    def __init__(self, pack: LanguagePack, segmenter: Callable[[], object]):
+        self._segmenter_factory = segmenter
+        self._segmenter = None
+        self._dictionary: dict | None = None
+        self._words: dict[str, list[int]] = {}   # window text -> word lengths (bounded cache)
         self.by_phrase: dict[str, list[Entry]] = {}
         for entry in pack.entries:
             for phrase in entry.phrases:
@@ -141,10 +177,25 @@ class ChineseMatcher:
         plain = [p for p in self.by_phrase if p not in set(guarded)]
         parts = [_guarded(p) for p in guarded] + ([_trie_regex(plain)] if plain else [])
         self.phrase_regex = re.compile("|".join(parts)) if parts else None
-        self.patterns = _patterns(pack.entries)
-        # jieba's own dictionary: if no dictionary word spans a hit's start, jieba cannot put a
-        # boundary-crossing word there either, so the (slow) segmentation can be skipped.
-        self.dictionary = nlp.tokenizer.jieba_seg.dt.FREQ
+        self.patterns = _Patterns(pack.entries)
+        # Entries per phrase as tuples: a match costs one dict lookup.
+        self._entries = {phrase: tuple(entries) for phrase, entries in self.by_phrase.items()}
+
+    @property
+    def segmenter(self):
+        if self._segmenter is None:
+            self._segmenter = self._segmenter_factory()
+        return self._segmenter
+
+    @property
+    def dictionary(self) -> dict:
+        """jieba's own dictionary: if no dictionary word spans a hit's start, jieba cannot put a
+        boundary-crossing word there either, so the (slow) segmentation can be skipped."""
+        if self._dictionary is None:
+            segmenter = self.segmenter
+            segmenter.check_initialized()
+            self._dictionary = segmenter.FREQ
+        return self._dictionary
 
     def _may_cross(self, text: str, pos: int, lo: int, hi: int) -> bool:
         freq = self.dictionary
@@ -157,21 +208,31 @@ class ChineseMatcher:
     def find(self, text: str) -> list[RawHit]:
         hits: list[RawHit] = []
         if self.phrase_regex is not None:
+            entries = self._entries
+            append = hits.append
             for match in self.phrase_regex.finditer(text):
-                for entry in self.by_phrase[match.group()]:
-                    hits.append(RawHit(match.start(), match.end(), entry))
-        hits.extend(_regex_hits(self.patterns, text))
+                found = entries[match.group()]
+                start, end = match.span()
+                for entry in found:
+                    append(RawHit(start, end, entry))
+        hits.extend(self.patterns.hits(text))
         return hits
 
     def words(self, text: str, lo: int, hi: int) -> list[tuple[int, int]]:
-        """jieba word spans (absolute offsets) of text[lo:hi]."""
-        from compliance.nlp.pipelines import jieba_words
-
+        """jieba word spans (absolute offsets) of text[lo:hi]. Each window is segmented once: the
+        lengths are cached by window text (ad copy repeats its phrases across items and pages)."""
+        window = text[lo:hi]
+        lengths = self._words.get(window)
+        if lengths is None:
+            lengths = [len(word) for word in self.segmenter.cut(window, cut_all=False) if word]
+            if len(self._words) >= self._WORDS_CACHE:
+                self._words.clear()
+            self._words[window] = lengths
         spans = []
         pos = lo
-        for word in jieba_words(self.nlp, text[lo:hi]):
-            spans.append((pos, pos + len(word)))
-            pos += len(word)
+        for length in lengths:
+            spans.append((pos, pos + length))
+            pos += length
         return spans
 
     def check_segments(self, text: str, hits: list[RawHit], windows: list[tuple[int, int]]) -> list[RawHit]:

@@ -61,6 +61,9 @@ _TABLE = _FoldTable()
 
 
 def normalize(text: str) -> Normalized:
+    if text.isascii():
+        # ASCII: NFKC is the identity and no ASCII character is in _EXTRA, so folding is lower-casing.
+        return Normalized(text.lower(), None, len(text))
     folded = text.translate(_TABLE)
     # Fast path: every character folded to exactly one character, so positions did not move.
     if len(folded) == len(text) and (not _EXPANDING or _EXPANDING.isdisjoint(text)):
