@@ -146,14 +146,22 @@ class JurisdictionMap:
 _WORD_BOUNDARY = re.compile(r"(?<!\\)((?:\\\\)*)\\b")
 
 
+_STAR_PREFIX = re.compile(r"^(?:\[\^[^\]]*\]|\.)\*\??")
+_STAR_SUFFIX = re.compile(r"(?<!\\)(?:\[\^[^\]]*\]|\.)\*\??$")
+
+
 def _loosen(item: str) -> str:
-    """The pattern without its zero-width edge assertions (\\b, a leading ^, a trailing $): it
-    matches, in a longer text, wherever the original matches in any window of that text."""
+    """The pattern without its zero-width edge assertions (\\b, a leading ^, a trailing $) and without
+    a leading or trailing "any run" ([^.!?]*): it matches, in a longer text, wherever the original
+    matches in any window of that text, and a search for it stays linear (a leading [^.!?]* would make
+    every search position scan to the end of its sentence)."""
     item = _WORD_BOUNDARY.sub(r"\1", item)
     if item.startswith("^"):
         item = item[1:]
     if item.endswith("$") and not item.endswith("\\$"):
         item = item[:-1]
+    item = _STAR_PREFIX.sub("", item)
+    item = _STAR_SUFFIX.sub("", item)
     return item
 
 
