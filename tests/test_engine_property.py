@@ -69,9 +69,9 @@ def facts_st(draw) -> list[dict]:
 
 
 # -- conditions --------------------------------------------------------------------------------------------
-def _op_value(op: str, name: str, allow_ref: bool):
-    refs = st.sampled_from([f"$subject.{f}" for f in FIELDS + ("ref",) if f not in LIST_FIELDS]
-                           + [f"$launch.{f}" for f in SCALAR_FIELDS])
+def _op_value(op: str, name: str, allow_ref: bool, in_fact: bool = True):
+    subject_refs = [f"$subject.{f}" for f in FIELDS + ("ref",) if f not in LIST_FIELDS] if in_fact else []
+    refs = st.sampled_from(subject_refs + [f"$launch.{f}" for f in SCALAR_FIELDS])
     if op == "exists":
         return st.booleans()
     if op in ("in", "not_in"):
@@ -103,11 +103,13 @@ def leaf_st(draw, in_fact: bool = False, allow_ref: bool = False, allow_launch_k
         key = f"$launch.{name}"
     if op == "bare":
         return {key: draw(SCALARS)}
-    value = draw(_op_value(op, name, allow_ref and in_fact and op != "contains"))
+    # references: $subject/$launch inside exists/absent; $launch on a subject's own field outside them
+    ref_ok = allow_ref and op != "contains" and (in_fact or key == name)
+    value = draw(_op_value(op, name, ref_ok, in_fact))
     return {key: {op: value}}
 
 
-def cond_st(depth: int, in_fact: bool = False, allow_ref: bool = False):
+def cond_st(depth: int, in_fact: bool = False, allow_ref: bool = True):
     leaves = leaf_st(in_fact=in_fact, allow_ref=allow_ref)
     if depth <= 0:
         return leaves
@@ -135,7 +137,7 @@ def quant_st(draw, depth: int) -> dict:
     if draw(st.booleans()):
         where["covers" if draw(st.booleans()) else "tags"] = {"contains": draw(st.sampled_from(["$subject.ref", "$subject.s", "$launch.s"]))}
     if depth > 0 and draw(st.booleans()):
-        where.setdefault("any", [draw(cond_st(min(depth, 1), in_fact=True, allow_ref=False)) for _ in range(2)])
+        where.setdefault("any", [draw(cond_st(min(depth, 1), in_fact=True, allow_ref=draw(st.booleans()))) for _ in range(2)])
     return {key: {kind: where or None}}
 
 
@@ -191,7 +193,7 @@ def check_agreement(rules: list[EvalRule], facts: list[dict], orders: int = 3, s
         got = durable_outcomes(rules, shuffled)
         if got is None:
             return
-        assert got.engine_errors == []
+        assert got.engine_errors == [], got.engine_errors
         for rule in rules:
             for ref in by_kind.get(rule.subject, ()):
                 key = (rule.id, ref)
@@ -246,6 +248,28 @@ REGRESSIONS = {
     # `not not_contains` on an empty list
     "not-not-contains-empty": ([_rule("consent", {"n": 1}, applies_when={"not": {"tags": {"not_contains": 2.5}}})],
                                _facts({"kind": "consent", "ref": "k1", "tags": []})),
+    # logic: Lit(ne, 0) == Lit(ne, False) in Python, so `not n == 0` and `n != false` were merged/contradicted
+    "python-0-is-false": ([_rule("material", {"n": {"ne": False}}, applies_when={"not": {"n": {"eq": 0}}})],
+                          _facts({"kind": "material", "ref": "m1", "n": False})),
+    # `not f > $launch.g` as one $or of join tests: the engine matched both the test and its complement
+    "ordering-vs-launch": ([_rule("data_item", {"retention_days": {"gt": "$launch.max_days"}})],
+                           _facts({"kind": "data_item", "ref": "d4", "retention_days": 1000},
+                                  {"kind": "data_item", "ref": "d5", "retention_days": 30},
+                                  {"kind": "data_item", "ref": "d6", "retention_days": "forever"}, max_days=365)),
+    # a true $or of constant tests made the engine skip the join test after it in the same alias
+    "or-before-join": ([_rule("consent", {"n": 0}, applies_when={"not": {"any": [{"day": {"lt": 2}},
+                                                                                   {"day": {"ne": "$launch.s"}}]}})],
+                       _facts({"kind": "consent", "ref": "k1", "day": 20261231}, s=2.5)),
+    # join tests under `any` inside exists raised error 311 when one side was not a number
+    "join-under-any": ([_rule("consent", {"n": 0}, applies_when={"exists": {"material": {"any": [
+        {"n": {"lte": "$subject.n"}}, {"s": {"eq": "$subject.ref"}}]}}})],
+        _facts({"kind": "material", "ref": "m1", "n": "launch", "s": "1"}, {"kind": "consent", "ref": "k1", "n": 0},
+               {"kind": "consent", "ref": "k2", "n": 2}, {"kind": "consent", "ref": "k3", "n": True})),
+    # a subject's own list items (exploded facts) matched its exists/absent on the same kind
+    "self-join-through-list": ([_rule("claim", {"absent": {"claim": {"covers": {"contains": "$subject.ref"}}}})],
+                               _facts({"kind": "claim", "ref": "c1", "covers": ["x", "c1"]},
+                                      {"kind": "claim", "ref": "c2", "covers": ["c2"]},
+                                      {"kind": "claim", "ref": "c3", "covers": ["c1"]})),
     "join-typed": ([_rule("claim", {"absent": {"consent": {"covers": {"contains": "$subject.n"}}}})],
                    _facts({"kind": "claim", "ref": "c1", "n": 1}, {"kind": "consent", "ref": "k1", "covers": [True, "1"]})),
 }
@@ -272,6 +296,26 @@ def test_reference_outcomes_of_regressions_are_the_documented_ones():
     assert outcome("contains-on-scalar") == "fail"
     assert outcome("missing-ref-subject") == "pass"  # a missing $subject.n matches no consent
     assert outcome("join-typed") == "fail"  # True and "1" are not 1
+    assert outcome("python-0-is-false") == "pass"
+    assert outcome("or-before-join") == "not_applicable"
+
+
+def test_ordering_against_launch_outcomes():
+    rules, facts = REGRESSIONS["ordering-vs-launch"]
+    got = durable_outcomes(rules, facts).outcomes
+    assert got == {("R0", "d4"): {"fail"}, ("R0", "d5"): {"pass"}, ("R0", "d6"): {"pass"}}
+
+
+def test_self_join_through_list_ignores_the_subject_itself():
+    rules, facts = REGRESSIONS["self-join-through-list"]
+    got = durable_outcomes(rules, facts).outcomes
+    # c1 is covered by c3; c2 only by itself (does not count); c3 by nobody
+    assert got == {("R0", "c1"): {"pass"}, ("R0", "c2"): {"fail"}, ("R0", "c3"): {"fail"}}
+
+
+def test_launch_rule_comparing_two_launch_fields_is_rejected():
+    with pytest.raises(LogicError, match="same fact"):
+        DurableBackend().register("self-ref", [_rule("launch", {"n": {"gt": "$launch.s"}})])
 
 
 def test_too_complex_condition_is_rejected_at_compile_not_at_registration():

@@ -54,6 +54,7 @@ class _CompiledRuleset:
     definition: dict = field(default_factory=dict)
     outcome_of: dict[str, tuple[EvalRule, str]] = field(default_factory=dict)  # engine rule name -> (rule, outcome)
     ref_targets: set[tuple[str, str]] = field(default_factory=set)  # (kind, field) other aliases compare against
+    self_exclude: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _regex_prop(kind: str, field_name: str, pattern: str) -> str:
@@ -69,6 +70,7 @@ class _Compiler:
         self.explode: set[tuple[str, str]] = set()
         self.fields: dict[str, set[str]] = {}  # kind -> fields the rules read: facts carry only those
         self.ref_targets: set[tuple[str, str]] = set()  # (kind, field) compared against from another alias
+        self.self_exclude: set[tuple[str, str]] = set()  # (kind, list field): skip items equal to the fact's own ref
 
     def _uses(self, kind: str, field_name: str) -> None:
         self.fields.setdefault(kind, set()).add(field_name)
@@ -78,7 +80,9 @@ class _Compiler:
         out: dict[str, dict] = {}
         formulas = outcome_formulas(rule.logic)
         for outcome in OUTCOME_FORMULAS:
-            for n, conj in enumerate(dnf(formulas[outcome])):
+            conjuncts = [alt for conj in dnf(formulas[outcome]) for split in _split_ref_quants(conj)
+                         for alt in _split_ref_orders(split)]
+            for n, conj in enumerate(conjuncts):
                 out[f"{index}|{outcome}|{n}"] = self._conjunct(rule.subject, conj, f"{self.name}|{index}|{outcome}")
         return out
 
@@ -124,6 +128,14 @@ class _Compiler:
             raise LogicError("'contains' with a reference must stand directly in the exists/absent condition, not under any/not")
         if where == BOr(()):
             return {"kind": _NEVER}
+        if exploded and quant.kind == subject:
+            # exists/absent never match the subject itself, nor its own list items. With `contains $subject.ref`
+            # (refs are unique) the subject's own item can only ever match the subject: such items are left out
+            # in _prepare. (A $neq join against the subject's id made the C engine segfault.)
+            ref = exploded[0].value
+            if ref.scope != "subject" or ref.field != "ref":
+                raise LogicError(f"a list join of {subject} with itself can only use 'contains: $subject.ref'")
+            self.self_exclude.add((quant.kind, exploded[0].field))
         return self._and([{"kind": kind}, self._expr(where, quant.kind, subject, exploded[0] if exploded else None)])
 
     def _mentions_ref_contains(self, form: BForm) -> bool:
@@ -151,6 +163,9 @@ class _Compiler:
         # An empty conjunction is 'no constraint' ({}), never {"$and": []}: the engine reads that as matching any fact.
         items = [i for i in items if i]
         items = [x for i in items for x in (i["$and"] if set(i) == {"$and"} else [i])]
+        # Tests against another alias go first: after a true $or of constant tests the engine skips the rest
+        # of the join expressions (measured: `$or` true, then `x == lch.y` false -> the rule fired).
+        items.sort(key=lambda i: not _has_ref(i))
         if not items:
             return {}
         return items[0] if len(items) == 1 else {"$and": items}
@@ -177,6 +192,8 @@ class _Compiler:
             return {"$ex": {f: 1}}
         if op == "missing":
             return {"$nex": {f: 1}}
+        if op == "nonnum":  # present and not a number (lists included)
+            return {f"{f}__nn": 1}
         if op in ("regex", "not_regex"):
             prop = _regex_prop(kind, f, lit.value)
             self.regexes[prop] = (kind, f, lit.value)
@@ -211,6 +228,9 @@ class _Compiler:
     def _ref_lit(self, lit: Lit, subject: str) -> dict:
         f, op, ref = lit.field, lit.op, lit.value
         alias = self._alias(ref.scope, subject)
+        if lit.scope != "fact" and self._alias(lit.scope, subject) == alias:
+            raise LogicError(f"comparing {f} with {ref} compares two fields of the same fact; the engine cannot join a "
+                             "fact with itself (on a launch rule, compare with a literal value)")
         self._uses("launch" if alias == "lch" else subject, ref.field)
         self.ref_targets.add(("launch" if alias == "lch" else subject, ref.field))
 
@@ -240,6 +260,56 @@ class _Compiler:
 
 
 _ORDER_COMPLEMENT = {"~gt": "lte", "~gte": "lt", "~lt": "gte", "~lte": "gt"}
+
+
+def _has_ref(expr: Any) -> bool:
+    if isinstance(expr, dict):
+        if len(expr) == 1 and next(iter(expr)) in ("lch", "subj"):
+            return True
+        return any(_has_ref(v) for v in expr.values())
+    if isinstance(expr, list):
+        return any(_has_ref(v) for v in expr)
+    return False
+
+
+def _mentions_ref_in_or(form: BForm, inside_or: bool = False) -> bool:
+    if isinstance(form, Lit):
+        return inside_or and isinstance(form.value, Ref)
+    if isinstance(form, BOr):
+        return any(_mentions_ref_in_or(i, True) for i in form.items)
+    if isinstance(form, BAnd):
+        return any(_mentions_ref_in_or(i, inside_or) for i in form.items)
+    return False
+
+
+def _split_ref_quants(conj: tuple[BForm, ...]) -> list[tuple[BForm, ...]]:
+    """exists/absent whose condition has alternatives comparing against another fact are split by alternative:
+    the engine raises error 311 or skips tests for an $or of join tests. exists(A or B) = exists A or exists B
+    (one engine rule each); absent(A or B) = absent A and absent B (two negated aliases in one rule)."""
+    for i, atom in enumerate(conj):
+        if isinstance(atom, BQuant) and _mentions_ref_in_or(atom.where):
+            rest = conj[:i] + conj[i + 1:]
+            parts = [BQuant(atom.negated, atom.kind, BAnd(alt) if len(alt) != 1 else alt[0]) for alt in dnf(atom.where)]
+            if atom.negated:
+                return _split_ref_quants(rest + tuple(parts))
+            return [out for part in parts for out in _split_ref_quants(rest + (part,))]
+    return [conj]
+
+
+def _split_ref_orders(conj: tuple[BForm, ...]) -> list[tuple[BForm, ...]]:
+    """A complemented ordering against another fact ("not f > $launch.g": either side is not a number, or f <= g)
+    becomes one engine rule per alternative: durable-rules evaluates an $or of $and's that compare against another
+    alias wrongly (both the test and its complement matched). Alternatives may overlap; outcomes are sets."""
+    for i, atom in enumerate(conj):
+        if isinstance(atom, Lit) and atom.op in _ORDER_COMPLEMENT and isinstance(atom.value, Ref):
+            ref, rest = atom.value, conj[:i] + conj[i + 1:]
+            alternatives = [
+                (Lit(atom.scope, atom.field, "nonnum"), Lit(ref.scope, ref.field, "present")),
+                (Lit(atom.scope, atom.field, "present"), Lit(ref.scope, ref.field, "nonnum")),
+                (Lit(atom.scope, atom.field, _ORDER_COMPLEMENT[atom.op], ref),),
+            ]
+            return [out for alt in alternatives for out in _split_ref_orders(rest + alt)]
+    return [conj]
 MAX_ALIAS_COST = 28  # the engine allows 32 expressions per join node (error 113 at registration)
 
 
@@ -355,7 +425,7 @@ class DurableBackend:
             outcome_of[name] = (rules[int(index)], outcome)
         return _CompiledRuleset(compiler.name, list(rules), set(compiler.kinds), dict(compiler.regexes),
                                 set(compiler.explode), {k: set(v) for k, v in compiler.fields.items()}, definition,
-                                outcome_of, set(compiler.ref_targets))
+                                outcome_of, set(compiler.ref_targets), set(compiler.self_exclude))
 
     def _make_action(self, action_name: str) -> Callable:
         backend = self
@@ -486,7 +556,10 @@ class DurableBackend:
                 raise LogicError(f"fact {out['id']} has {len(out)} properties; the engine allows {MAX_FACT_PROPERTIES}")
             yield out
             for fname in explode_by_kind.get(kind, ()):
+                own = _item_key(fact["ref"]) if (kind, fname) in chunk.self_exclude else None
                 for i, item in enumerate(out.get(fname) or ()):
+                    if own is not None and _item_key(item) == own:
+                        continue
                     copy = dict(out)
                     copy["kind"] = f"{kind}*{fname}"
                     copy[f"{fname}__item"] = item

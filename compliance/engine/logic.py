@@ -9,6 +9,7 @@ disjunctive normal form; each conjunct becomes one durable-rules rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Union
 
 from .conditions import All, AnyOf, Cond, Leaf, Not, Quantified, Ref
@@ -32,6 +33,18 @@ class Lit:
     field: str
     op: str
     value: object = None
+    # Python says 0 == False and 1 == True; the language does not. Equality and hashing of literals (used to
+    # dedupe and to find contradictions) must not merge `ne 0` with `ne false`.
+    typed_value: object = dataclass_field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "typed_value", _typed(self.value))
+
+
+def _typed(value: object) -> object:
+    if isinstance(value, tuple):
+        return tuple(_typed(v) for v in value)
+    return (type(value).__name__, value)
 
 
 @dataclass(frozen=True)
@@ -216,7 +229,7 @@ def _dedupe(conjuncts: list[tuple[BForm, ...]]) -> list[tuple[BForm, ...]]:
 def _contradicts(atoms: tuple[BForm, ...]) -> bool:
     present = {(a.scope, a.field) for a in atoms if isinstance(a, Lit) and a.op != "missing"}
     missing = {(a.scope, a.field) for a in atoms if isinstance(a, Lit) and a.op == "missing"}
-    lits = {(a.scope, a.field, a.op, a.value) for a in atoms if isinstance(a, Lit)}
+    lits = {(a.scope, a.field, a.op, a.typed_value) for a in atoms if isinstance(a, Lit)}
     if any((s, f, COMPLEMENT.get(op, ""), v) in lits for s, f, op, v in lits):
         return True
     quants = {(a.negated, a.kind, a.where) for a in atoms if isinstance(a, BQuant)}
