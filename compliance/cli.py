@@ -111,16 +111,26 @@ def audit(launch_file: Path, fmt: str | None, xlsx_path: Path | None, no_xlsx: b
 
 
 @main.command()
-@click.argument("launch_file", type=click.Path(path_type=Path))
-def validate(launch_file: Path) -> int:
-    """Check a launch description without auditing it."""
+@click.argument("launch_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(launch_files: tuple[Path, ...]) -> int:
+    """Check launch descriptions without auditing them."""
     from .loading.jurisdictions import load_jurisdictions
     from .loading.launch import load_launch
 
-    loaded = load_launch(launch_file, load_jurisdictions())
-    doc = loaded.doc
-    click.echo(f"{launch_file}: valid launch description '{doc.launch.name}' "
-               f"({len(doc.launch.markets)} markets, {len(doc.materials)} materials, {len(doc.products)} products)")
+    jurisdictions = load_jurisdictions()
+    problems: list = []
+    for launch_file in launch_files:
+        try:
+            doc = load_launch(launch_file, jurisdictions).doc
+        except ComplianceError as exc:
+            problems.extend(exc.problems)
+            continue
+        click.echo(f"{launch_file}: valid launch description '{doc.launch.name}' "
+                   f"({len(doc.launch.markets)} markets, {len(doc.materials)} materials, {len(doc.products)} products)")
+    if problems:
+        from .errors import InputError
+
+        raise InputError(problems)
     return EXIT_OK
 
 
