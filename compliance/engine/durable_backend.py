@@ -459,7 +459,11 @@ class DurableBackend:
 
     def _run_chunk(self, chunk: _CompiledRuleset, facts: list[Fact], result: RawResult) -> None:
         sid = str(next(self._sids))
-        prepared = list(self._prepare(chunk, facts, sid))
+        try:
+            prepared = list(self._prepare(chunk, facts, sid))
+        except LogicError as exc:  # e.g. a fact over the engine's 255-property limit: error outcomes, not a crash
+            result.engine_errors.append(f"{chunk.name}: {exc}")
+            return
         launch = [f for f in prepared if f["kind"] == "launch"]
         others = [f for f in prepared if f["kind"] != "launch"]
         if len(launch) != 1:
