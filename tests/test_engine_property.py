@@ -325,3 +325,37 @@ def test_too_complex_condition_is_rejected_at_compile_not_at_registration():
     backend = DurableBackend()
     with pytest.raises(LogicError, match="too complex|alternatives"):
         backend.register("too-complex", [rule])
+
+
+# -- the real rule packs on the example launches and on every rule's own inline test launches ---------------------------
+def test_real_packs_agree_on_example_and_inline_test_launches():
+    """Every rule of every pack, on the shipped examples and on each rule's own test launches: durable == reference."""
+    import copy
+    from pathlib import Path
+
+    from compliance.audit import Context, select_packs
+    from compliance.facts import build_facts
+    from compliance.loading.launch import load_launch, load_launch_data
+    from compliance.ruletest import _launch_data
+
+    ctx = Context.load(with_claims=False)
+    launches = [load_launch(p, ctx.jurisdictions) for p in sorted(Path(__file__).parents[1].glob("examples/*/launch.yaml"))]
+    for rule in ctx.library.rules():
+        for test in rule.spec.tests[:2]:
+            try:
+                launches.append(load_launch_data(_launch_data(rule, copy.deepcopy(test.launch)), ctx.jurisdictions))
+            except Exception:
+                continue  # a broken inline test is the rules test's business
+    backend = DurableBackend()
+    compared = 0
+    for loaded in launches[:2] + launches[2::3]:  # examples + a third of the inline launches (time)
+        facts = build_facts(loaded.doc, ctx.jurisdictions)
+        for pack in select_packs(ctx, facts.of_kind("launch")[0]["jurisdictions"]):
+            rules = [r.eval_rule() for r in pack.rules]
+            backend.register(pack.engine_key, rules)
+            got = backend.evaluate(pack.engine_key, facts.facts)
+            expected = reference.evaluate(rules, facts.facts)
+            assert got.engine_errors == []
+            assert got.outcomes == expected.outcomes, pack.id
+            compared += len(expected.outcomes)
+    assert compared > 1000
