@@ -106,8 +106,9 @@ class EnglishMatcher:
     def find(self, text: str) -> list[RawHit]:
         if _CJK_OR_GLUE.search(text):
             # Mixed Chinese/English: English words sit directly against Chinese characters and
-            # folded full-width commas ("品质no.1,best"). Blank those out, keeping every offset.
-            text = _CJK_OR_GLUE.sub(lambda m: " " * len(m.group()), text)
+            # folded full-width commas ("品质no.1,best"). Blank those out, keeping every offset
+            # (one character per match, replaced by one space: no Python callback per match).
+            text = _CJK_OR_GLUE_CHAR.sub(" ", text)
         hits = []
         if self.first_token is not None and self.first_token.search(text):
             doc = self.nlp.make_doc(text)
@@ -119,6 +120,7 @@ class EnglishMatcher:
 
 
 _CJK_OR_GLUE = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+|[,;:](?=[a-z])")
+_CJK_OR_GLUE_CHAR = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]|[,;:](?=[a-z])")
 _ASCII_WORD = re.compile(r"[a-z0-9]")
 
 
