@@ -111,3 +111,17 @@ def test_english_text_builds_the_english_pipeline_once():
     detector.detect("The No.1 cream.", "UK", "en")
     detector.detect("Clinically proven.", "US", "en")
     assert pipelines.english.cache_info().currsize == 1
+
+
+def test_chinese_fast_phrase_regex_finds_what_the_combined_regex_finds():
+    matcher = ClaimDetector()._matcher("zh")
+    texts = [normalize(t).text for t in TEXTS["zh"]] + [normalize(t).text for t in (
+        "100%安全，cctv上榜品牌，全网第一", "效果100%，最好的选择", "最先进的第一品牌，唯一")]
+    for text in texts:
+        fast = [(m.span(), m.group()) for m in (matcher.plain_regex.finditer(text)
+                                                 if not matcher.guarded_regex.search(text) else [])]
+        combined = [(m.span(), m.group()) for m in matcher.phrase_regex.finditer(text)]
+        if not matcher.guarded_regex.search(text):
+            assert fast == combined, text
+        found = sorted((h.start, h.end) for h in matcher.find(text) if h.entry.phrases)
+        assert set(found) >= {span for span, _ in combined}, text

@@ -188,9 +188,9 @@ class ContextJudge:
                      and self.text[sent_end:sent_end + 1] not in _QUESTION_MARKS)
             self._quiet[sent_start] = quiet
         if quiet:
-            # No contrast in the sentence, so negation can only come from the clause window.
-            clause_start = self.geometry.clause(start)[0]
-            scope = self.text[max(clause_start, start - cues.negation_window):start]
+            # No contrast in the sentence, so negation can only come from the window before the hit
+            # (clause-bounded in ``analyse``; the sentence-bounded window searched here contains it).
+            scope = self.text[max(sent_start, start - cues.negation_window):start]
             if cues.negation_presence.search(scope) is None and not (
                     self.quotes.spans and self.quotes.covering(start, end, end - start + cues.mention_quote_slack)):
                 return self._PLAIN
