@@ -60,6 +60,7 @@ def assert_rejected(result, display: str, code: str, line: int | None, message: 
     assert "Traceback" not in err and "Traceback" not in result.stdout
     assert f"[{code}]" in err, err
     assert message in err, err
+    assert "expected" in err or "should" in err or "did you mean" in err, f"no hint of what was expected: {err!r}"
     where = f"{display}:{line}:" if line is not None else f"{display}:"
     assert where in err, f"expected {where!r} in {err!r}"
 

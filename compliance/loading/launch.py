@@ -66,6 +66,7 @@ def validation_problems(exc: ValidationError, file: str, source: SourceMap, root
             expected = f"one of: {', '.join(options)}" if options and not close else None
         elif err["type"] == "missing":
             code, msg = "E122", f"missing required field {loc[-1]!r}"
+            expected = f"a value for {loc[-1]!r}"
         elif err["type"] == "literal_error":
             code = "E123"
             expected = err.get("ctx", {}).get("expected")

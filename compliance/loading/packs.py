@@ -157,6 +157,9 @@ def _problem(code: str, msg: str, file: str, source: SourceMap, path: tuple, exp
     return PackError(Problem(code, msg, file, source.line_of(path), path=render_path(path), expected=expected))
 
 
+_COND_HINT = "a condition in the rule language (docs/rule-format.md)"
+
+
 def _suggest(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -170,15 +173,16 @@ def _compile_rule(spec: RuleSpec, pack: PackSpec, file: str, source: SourceMap, 
         raise _problem("E212", f"{spec.severity} rule {spec.id} has no citation with an article", file, source, path,
                        "citation: {law, article, url}")
     if spec.effective_from and spec.effective_until and spec.effective_until <= spec.effective_from:
-        raise _problem("E213", "effective_until is not after effective_from", file, source, path + ("effective_until",))
+        raise _problem("E213", "effective_until is not after effective_from", file, source, path + ("effective_until",),
+                       "an effective_until date after effective_from")
     try:
         applies = parse_condition(spec.applies_when) if spec.applies_when else None
     except ConditionError as exc:
-        raise _problem("E214", str(exc), file, source, path + ("applies_when",) + exc.path) from None
+        raise _problem("E214", str(exc), file, source, path + ("applies_when",) + exc.path, _COND_HINT) from None
     try:
         fails = parse_condition(spec.fail_when)
     except ConditionError as exc:
-        raise _problem("E214", str(exc), file, source, path + ("fail_when",) + exc.path) from None
+        raise _problem("E214", str(exc), file, source, path + ("fail_when",) + exc.path, _COND_HINT) from None
     # Market-scoped subjects only ever answer for the pack's own jurisdiction.
     if "jurisdictions" in FACT_FIELDS[spec.subject] and pack.jurisdiction != "GLOBAL":
         scope = parse_condition({"jurisdictions": {"contains": pack.jurisdiction}})
@@ -197,7 +201,8 @@ def _compile_rule(spec: RuleSpec, pack: PackSpec, file: str, source: SourceMap, 
                              "split it into two rules or simplify any/not nesting")
         check_rule(EvalRule(spec.id, spec.subject, logic))  # join-expression limit (engine error 113): fail at load
     except LogicError as exc:
-        raise _problem("E215", f"rule {spec.id}: {exc}", file, source, path) from None
+        raise _problem("E215", f"rule {spec.id}: {exc}", file, source, path,
+                       "a condition the engine can take (split the rule, or simplify any/not)") from None
     return Rule(spec, pack.pack, pack.jurisdiction, pack.domain, file, source.line_of(path), logic)
 
 
@@ -255,7 +260,10 @@ def _validation_problem(exc: ValidationError, file: str, source: SourceMap) -> P
         loc = tuple(err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}"
+            from .launch import _model_at
+
+            model = _model_at(loc, PackSpec)
+            msg = f"unknown key {loc[-1]!r}" + (_suggest(str(loc[-1]), sorted(model.model_fields)) if model else "")
         problems.append(Problem("E210", msg, file, source.line_of(loc), path=render_path(loc)))
     return PackError(problems)
 
@@ -274,7 +282,8 @@ def load_pack(path: Path) -> Pack:
     for i, rule_spec in enumerate(spec.rules):
         rpath = ("rules", i)
         if rule_spec.id in seen:
-            raise _problem("E217", f"duplicate rule id {rule_spec.id}", file, loaded.source, rpath + ("id",))
+            raise _problem("E217", f"duplicate rule id {rule_spec.id}", file, loaded.source, rpath + ("id",),
+                           "a rule id used once")
         seen.add(rule_spec.id)
         pack.rules.append(_compile_rule(rule_spec, spec, file, loaded.source, rpath))
     return pack
