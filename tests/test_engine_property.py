@@ -208,10 +208,6 @@ def _rule(subject: str, fail_when: dict, applies_when: dict | None = None, needs
                                               parse_condition(fail_when), tuple(needs)))
 
 
-@PROFILE
-@given(rules=rules_st(), facts=facts_st())
-def test_durable_matches_reference(rules, facts):
-    check_agreement(rules, facts)
 
 
 # -- regressions: each was a real mismatch found by the property test, fixed in compliance/engine ----------------
@@ -359,3 +355,17 @@ def test_real_packs_agree_on_example_and_inline_test_launches():
             assert got.outcomes == expected.outcomes, pack.id
             compared += len(expected.outcomes)
     assert compared > 1000
+
+
+def _with_regression_examples(test):
+    for name in sorted(REGRESSIONS):
+        rules, facts = REGRESSIONS[name]
+        test = example(rules=rules, facts=facts)(test)
+    return test
+
+
+@PROFILE
+@_with_regression_examples
+@given(rules=rules_st(), facts=facts_st())
+def test_durable_matches_reference(rules, facts):
+    check_agreement(rules, facts)
