@@ -54,3 +54,22 @@ def test_bundled_example_triggers_every_domain_of_its_markets(example: Path) -> 
     failed = {(f["jurisdiction"], f["domain"]) for f in report["findings"] if f["outcome"] == "fail"}
     expected = {(p["jurisdiction"], p["domain"]) for p in report["packs"]}
     assert expected - failed == set(), f"domains without a finding: {sorted(expected - failed)}"
+
+
+def test_readme_coverage_table_is_current() -> None:
+    from compliance.audit import Context
+    from compliance.reporting.rules_doc import coverage_markdown
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- coverage:start -->")[1].split("<!-- coverage:end -->")[0].strip()
+    assert block == coverage_markdown(Context.load(with_claims=False).library).strip(), \
+        "regenerate the README coverage table from compliance.reporting.rules_doc.coverage_markdown"
+
+
+def test_readme_launch_example_is_valid(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## The launch description")[1].split("```yaml\n")[1].split("```")[0]
+    path = tmp_path / "launch.yaml"
+    path.write_text(block.replace("text_file: product_page.html", "text: 详见商品详情页"), encoding="utf-8")
+    proc = run("validate", str(path))
+    assert proc.returncode == 0, proc.stderr
