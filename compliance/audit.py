@@ -212,7 +212,7 @@ def evaluate_packs(packs: list[Pack], facts: FactSet, as_of: dt.date, engine: st
     return results, upcoming
 
 
-def _quiet_outcome(rule: Rule, subject: dict, meta, outcome: str, loaded: LoadedLaunch) -> Outcome:
+def _quiet_outcome(rule: Rule, subject: dict, meta, outcome: str, location: dict) -> Outcome:
     """A pass or not-applicable outcome: kept for coverage, without the evidence a finding carries."""
     spec = rule.spec
     return Outcome(
@@ -220,8 +220,7 @@ def _quiet_outcome(rule: Rule, subject: dict, meta, outcome: str, loaded: Loaded
         severity=spec.severity, outcome=outcome, subject_kind=spec.subject, subject=subject["ref"], subject_label=meta.label,
         message="Complies." if outcome == "pass" else "Not applicable to this subject.",
         citation=rule.citation, penalty=None, remediation="",
-        location={"file": loaded.file, "line": loaded.source.line_of(meta.path), "path": render_path(meta.path)},
-        evidence="", why={}, finding_id=finding_id(spec.id, spec.subject, subject["ref"]), status=spec.status,
+        location=location, evidence="", why={}, finding_id=finding_id(spec.id, spec.subject, subject["ref"]), status=spec.status,
         title_zh=spec.title_zh)
 
 
@@ -230,6 +229,7 @@ def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded
     outcomes: list[Outcome] = []
     engine_errors: list[str] = []
     seen_errors: set[int] = set()
+    shared_locations: dict[tuple[str, str], dict] = {}
     by_kind: dict[str, list[dict]] = {}
     for f in facts.facts:
         by_kind.setdefault(f["kind"], []).append(f)
@@ -252,7 +252,12 @@ def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded
                 error = f"engine gave {len(got)} outcomes ({', '.join(sorted(got)) or 'none'}) for this subject"
             meta = facts.meta[(subject["kind"], subject["ref"])]
             if outcome in ("pass", "not_applicable"):
-                outcomes.append(_quiet_outcome(rule, subject, meta, outcome, loaded))
+                # One location object per subject, shared by the (many) quiet outcomes about it.
+                key = (subject["kind"], subject["ref"])
+                if key not in shared_locations:
+                    shared_locations[key] = {"file": loaded.file, "line": loaded.source.line_of(meta.path),
+                                             "path": render_path(meta.path)}
+                outcomes.append(_quiet_outcome(rule, subject, meta, outcome, shared_locations[key]))
                 continue
             evidence_fields = spec.evidence or []
             evidence = "; ".join(f"{f}={display_value(f, subject[f]) if subject.get(f) is not None else '(not stated)'}"

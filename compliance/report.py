@@ -23,7 +23,7 @@ class Waiver:
     state: str = "unused"  # applied | expired | unused
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     rule: str
     title: str

@@ -265,6 +265,12 @@ def _row_files() -> set[str]:
     return {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("lc-rows-")}
 
 
+@pytest.fixture(autouse=True)
+def _private_tempdir(tmp_path_factory, monkeypatch):
+    """Row scratch files go to a folder of this test's own, so parallel workers cannot be mistaken for leftovers."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("scratch")))
+
+
 def test_atomic_write_keeps_the_old_workbook_when_saving_fails(tmp_path, monkeypatch):
     path = tmp_path / "audit.xlsx"
     write_workbook(make_report(), path)
