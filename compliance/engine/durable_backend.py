@@ -20,7 +20,7 @@ from typing import Any, Callable
 from durable.engine import Host, MessageNotHandledException, MessageObservedException
 
 from .conditions import Ref
-from .logic import OUTCOME_FORMULAS, BAnd, BForm, BOr, BQuant, Lit, LogicError, dnf, outcome_formulas
+from .logic import OUTCOME_FORMULAS, BAnd, BForm, BOr, BQuant, Lit, LogicError, dnf, outcome_dnf
 from .model import EvalRule, Fact, RawResult
 
 MAX_RULES_PER_RULESET = 47  # plus the catch-all: stays under the 64-sibling limit (error 303)
@@ -78,9 +78,9 @@ class _Compiler:
     def rule(self, index: int, rule: EvalRule) -> dict[str, dict]:
         self.kinds.add(rule.subject)
         out: dict[str, dict] = {}
-        formulas = outcome_formulas(rule.logic)
+        formulas = outcome_dnf(rule.logic)
         for outcome in OUTCOME_FORMULAS:
-            conjuncts = [alt for conj in dnf(formulas[outcome]) for split in _split_ref_quants(conj)
+            conjuncts = [alt for conj in formulas[outcome] for split in _split_ref_quants(conj)
                          for alt in _split_ref_orders(split)]
             for n, conj in enumerate(conjuncts):
                 out[f"{index}|{outcome}|{n}"] = self._conjunct(rule.subject, conj, f"{self.name}|{index}|{outcome}")
@@ -337,7 +337,8 @@ def check_rule(rule: EvalRule) -> None:
     cannot take it (too many engine rules for one ruleset, too many join expressions on one alias)."""
     defs = _Compiler("check#0").rule(0, rule)
     if len(defs) > MAX_RULES_PER_RULESET:
-        raise LogicError(f"needs {len(defs)} engine rules; at most {MAX_RULES_PER_RULESET}")
+        raise LogicError(f"the condition expands to {len(defs)} engine rules (at most {MAX_RULES_PER_RULESET}); "
+                         "split it into two rules or simplify any/not nesting")
 
 
 def _typed_fields(key: str, value: Any, out: dict) -> None:

@@ -192,6 +192,23 @@ def outcome_formulas(logic: RuleLogic) -> dict[str, BForm]:
     }
 
 
+_OUTCOME_DNF: dict[int, tuple[RuleLogic, dict[str, list[tuple[BForm, ...]]]]] = {}
+
+
+def outcome_dnf(logic: RuleLogic) -> dict[str, list[tuple[BForm, ...]]]:
+    """outcome -> DNF conjuncts, computed once per rule (load-time checks and registration both need it).
+
+    Keyed by identity: conditions that differ only as 0 vs False compare equal as dataclasses.
+    """
+    cached = _OUTCOME_DNF.get(id(logic))
+    if cached is None or cached[0] is not logic:
+        if len(_OUTCOME_DNF) > 20_000:  # processes that reload libraries many times (tests) stay bounded
+            _OUTCOME_DNF.clear()
+        cached = (logic, {outcome: dnf(form) for outcome, form in outcome_formulas(logic).items()})
+        _OUTCOME_DNF[id(logic)] = cached
+    return cached[1]
+
+
 def dnf(form: BForm) -> list[tuple[BForm, ...]]:
     """Conjunctions of atoms; an atom is a literal or a quantifier. Capped to keep networks small."""
     if isinstance(form, (Lit, BQuant)):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import InputError, Problem
 from ..model.document import LaunchDescription
 from .jurisdictions import Jurisdictions
-from .yamlsafe import SourceMap, load_yaml_file, parse_yaml, render_path
+from .yamlsafe import SourceMap, load_yaml_file, render_path
 
 MAX_TEXT_FILE_BYTES = 5 * 1024 * 1024
 

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..engine.conditions import ConditionError, Cond, parse_condition, referenced_fields, quantified_kinds
-from ..engine.durable_backend import MAX_RULES_PER_RULESET, check_rule
-from ..engine.logic import LogicError, RuleLogic, dnf, outcome_formulas
+from ..engine.durable_backend import check_rule
+from ..engine.logic import LogicError, RuleLogic
 from ..engine.model import EvalRule
 from ..errors import PackError, Problem
 from ..facts import FACT_FIELDS, has_field
@@ -194,11 +194,6 @@ def _compile_rule(spec: RuleSpec, pack: PackSpec, file: str, source: SourceMap, 
     _check_fields(spec, applies, fails, needs, file, source, path)
     logic = RuleLogic(applies, fails, tuple(needs))
     try:
-        formulas = outcome_formulas(logic)
-        engine_rules = sum(len(dnf(form)) for form in formulas.values())
-        if engine_rules > MAX_RULES_PER_RULESET:
-            raise LogicError(f"the condition expands to {engine_rules} engine rules (at most {MAX_RULES_PER_RULESET}); "
-                             "split it into two rules or simplify any/not nesting")
         check_rule(EvalRule(spec.id, spec.subject, logic))  # join-expression limit (engine error 113): fail at load
     except LogicError as exc:
         raise _problem("E215", f"rule {spec.id}: {exc}", file, source, path,

@@ -191,7 +191,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     except yaml.YAMLError as exc:
         raise InputError(Problem("E106", f"malformed YAML: {exc}", file, expected="valid YAML")) from None
     except RecursionError:
-        raise InputError(Problem("E107", f"nesting too deep to parse", file, 1, expected=f"at most {MAX_DEPTH} levels")) from None
+        raise InputError(Problem("E107", "nesting too deep to parse", file, 1, expected=f"at most {MAX_DEPTH} levels")) from None
     if node is None:
         raise InputError(Problem("E100", "file is empty", file, 1, expected="a YAML mapping"))
     builder = _Builder(file)
