@@ -125,7 +125,7 @@ def _claim_facts(loaded: LoadedLaunch, facts: FactSet, ctx: Context, texts: dict
         if m.id not in texts:
             continue
         text, file, offsets, raw = texts[m.id]
-        material_fact = next(f for f in facts.of_kind("material") if f["ref"] == m.id)
+        material_fact = facts.get("material", m.id)
         claim_jurs = []
         for j in material_fact["jurisdictions"]:
             cj = ctx.jurisdictions.claims_jurisdiction(j)
@@ -150,7 +150,7 @@ def _claim_facts(loaded: LoadedLaunch, facts: FactSet, ctx: Context, texts: dict
                     loc_file = None
                 product = products.get(m.product) if m.product else None
                 ref = f"{m.id}#{cj}#{n}"
-                facts.add({
+                claim = {
                     "kind": "claim", "ref": ref, "material": m.id, "product": m.product,
                     "product_category": product.category if product else None, "market": None,
                     "jurisdictions": [j for j in material_fact["jurisdictions"] if ctx.jurisdictions.claims_jurisdiction(j) == cj],
@@ -158,8 +158,9 @@ def _claim_facts(loaded: LoadedLaunch, facts: FactSet, ctx: Context, texts: dict
                     "text": hit.text, "rule": hit.rule, "exception": hit.exception, "context": list(hit.context),
                     "substantiated": hit.substantiated_by is not None, "evidence": hit.substantiated_by,
                     "start": hit.start, "end": hit.end, "line": line, "column": col,
-                }, ("materials", i, "text_file" if file else "text"), f"claim \"{hit.text}\" in material {m.id}")
-                facts.facts[-1] = {k: v for k, v in facts.facts[-1].items() if v is not None}
+                }
+                facts.add({k: v for k, v in claim.items() if v is not None},
+                          ("materials", i, "text_file" if file else "text"), f"claim \"{hit.text}\" in material {m.id}")
                 records.append(ClaimRecord(m.id, cj, hit.start, hit.end, hit.text, hit.category, hit.severity, hit.rule,
                                            line, col, loc_file, list(hit.context), hit.exception, hit.substantiated_by,
                                            hit.explanation, hit.suggestion))

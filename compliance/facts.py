@@ -34,6 +34,7 @@ class FactMeta:
 class FactSet:
     facts: list[Fact] = field(default_factory=list)
     meta: dict[tuple[str, str], FactMeta] = field(default_factory=dict)
+    by_key: dict[tuple[str, str], Fact] = field(default_factory=dict)
 
     def add(self, fact: Fact, path: tuple, label: str) -> None:
         key = (fact["kind"], fact["ref"])
@@ -41,6 +42,10 @@ class FactSet:
             raise ValueError(f"duplicate {fact['kind']} id {fact['ref']!r}")
         self.facts.append(fact)
         self.meta[key] = FactMeta(path, label)
+        self.by_key[key] = fact
+
+    def get(self, kind: str, ref: str) -> Fact:
+        return self.by_key[(kind, ref)]
 
     def of_kind(self, kind: str) -> list[Fact]:
         return [f for f in self.facts if f["kind"] == kind]
