@@ -388,3 +388,20 @@ def test_fast_reader_agrees_with_openpyxl(tmp_path):
     width = len(expected[0])
     got = [r + [None] * (width - len(r)) for r in got]
     assert got == expected
+
+
+def test_rules_sheet_collapses_not_applicable_rows_on_huge_launches(tmp_path, monkeypatch):
+    import compliance.reporting.xlsx as xlsx
+
+    report = make_report()
+    na = [o for o in report.outcomes if o.outcome == "not_applicable"]
+    if not na:
+        pytest.skip("sample report has no not-applicable outcome")
+    monkeypatch.setattr(xlsx, "RULES_SHEET_DETAIL_LIMIT", 0)
+    path = tmp_path / "audit.xlsx"
+    write_workbook(report, path)
+    rows = _table(openpyxl.load_workbook(path)["Rules"])
+    na_rows = [r for r in rows if r["Outcome"] == "not_applicable"]
+    assert len(na_rows) == len({o.rule for o in na})
+    assert all("subjects (listed in the JSON report)" in r["Subject"] for r in na_rows)
+    assert len([r for r in rows if r["Outcome"] != "not_applicable"]) == len(report.outcomes) - len(na)

@@ -101,6 +101,7 @@ CHANGE_MEANING = {
 
 S_COVER, S_SUMMARY, S_FINDINGS, S_RESOLVED, S_CLAIMS = "Cover", "Summary", "Findings", "Resolved", "Claims"
 S_RULES, S_CHECKLIST, S_UPCOMING, S_WAIVERS, S_INPUTS = "Rules", "Checklist", "Upcoming", "Waivers", "Inputs"
+RULES_SHEET_DETAIL_LIMIT = 250_000  # outcomes; above it not-applicable rows are collapsed per rule
 SHEETS = (S_COVER, S_SUMMARY, S_FINDINGS, S_RESOLVED, S_CLAIMS, S_RULES, S_CHECKLIST, S_UPCOMING, S_WAIVERS, S_INPUTS)
 SHEET_PURPOSE = {
     S_FINDINGS: "One row per finding, with reviewer columns",
@@ -844,12 +845,28 @@ def _write_rules(sheet: _Sheet, report: Report) -> None:
     headers = ["Rule", "Title", "Jurisdiction", "Domain", "Pack", "Severity", "Subject kind", "Subject", "Outcome",
                "Rule status", "Finding ID"]
     sheet.widths([16, 40, 11, 15, 22, 10, 14, 30, 13, 11, 14])
-    rows = sorted(report.outcomes, key=lambda o: (o.jurisdiction, o.domain, o.rule, o.subject))
-    sheet.table_frame(1, len(headers), len(rows) + 1, freeze="B2")
+    detailed = report.outcomes
+    collapsed: dict[str, tuple[Outcome, int]] = {}
+    if len(detailed) > RULES_SHEET_DETAIL_LIMIT:
+        # Excel holds 1,048,576 rows: on very large launches, not-applicable outcomes become one row per rule
+        # (with their count); every outcome stays in the JSON report.
+        detailed = []
+        for o in report.outcomes:
+            if o.outcome == "not_applicable":
+                first, count = collapsed.get(o.rule, (o, 0))
+                collapsed[o.rule] = (first, count + 1)
+            else:
+                detailed.append(o)
+    rows = sorted(detailed, key=lambda o: (o.jurisdiction, o.domain, o.rule, o.subject))
+    summary_rows = sorted(collapsed.values(), key=lambda fc: (fc[0].jurisdiction, fc[0].domain, fc[0].rule))
+    sheet.table_frame(1, len(headers), len(rows) + len(summary_rows) + 1, freeze="B2")
     sheet.header(headers)
     for o in rows:
         sheet.append([o.rule, o.title, o.jurisdiction, o.domain, o.pack, sheet.sev(o.severity), o.subject_kind,
                       o.subject_label or o.subject, o.outcome, o.status, o.finding_id if o.is_finding else None])
+    for o, count in summary_rows:
+        sheet.append([o.rule, o.title, o.jurisdiction, o.domain, o.pack, sheet.sev(o.severity), o.subject_kind,
+                      f"{count:,} subjects (listed in the JSON report)", o.outcome, o.status, None])
 
 
 def _write_checklist(sheet: _Sheet, report: Report, findings: list[Outcome], carry: _Carry) -> None:
