@@ -13,7 +13,7 @@ from .engine.durable_backend import DurableBackend
 from .engine.model import RawResult
 from .checklist import build_checklist
 from .errors import PackError, Problem
-from .facts import FactSet, build_facts, display_value
+from .facts import FACT_FIELDS, FactSet, build_facts, display_value
 from .loading.jurisdictions import GLOBAL, Jurisdictions, load_jurisdictions
 from .loading.launch import LoadedLaunch, load_launch, read_material_text
 from .loading.packs import Library, Pack, Rule, load_library
@@ -207,7 +207,10 @@ def evaluate_packs(packs: list[Pack], facts: FactSet, as_of: dt.date, engine: st
         else:
             key = f"{pack.engine_key}/{'+'.join(r.id for r in in_force)}"
             backend().register(key, eval_rules)
-            raw = backend().evaluate(key, facts.facts)
+            scope = None
+            if pack.spec.jurisdiction != GLOBAL:
+                scope = (pack.spec.jurisdiction, frozenset(k for k, f in FACT_FIELDS.items() if "jurisdictions" in f))
+            raw = backend().evaluate(key, facts.facts, scope)
         for rule in in_force:
             results.append((rule, raw))
     return results, upcoming

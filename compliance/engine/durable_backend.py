@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from durable.engine import Host, MessageNotHandledException, MessageObservedException
 
-from .conditions import Ref
+from .conditions import Ref, quantified_kinds
 from .logic import OUTCOME_FORMULAS, BAnd, BForm, BOr, BQuant, Lit, LogicError, dnf, outcome_dnf
 from .model import EvalRule, Fact, RawResult
 
@@ -447,16 +447,50 @@ class DurableBackend:
         return action
 
     # -- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, key: str, facts: list[Fact]) -> RawResult:
+    def evaluate(self, key: str, facts: list[Fact], scope: tuple[str, frozenset[str]] | None = None) -> RawResult:
+        """Run every ruleset registered under `key` on `facts`.
+
+        `scope` = (jurisdiction, kinds): every rule of these rulesets is scoped to subjects whose `jurisdictions`
+        contains the jurisdiction (the packs' automatic market scope). Subjects of those kinds that state other
+        jurisdictions only are not_applicable by that clause alone, so they are answered without entering the
+        network, unless a rule also quantifies over their kind. Large multi-market launches assert ~4x fewer facts.
+        """
         with self._lock:
             result = RawResult()
             self._current = result
             try:
                 for chunk in self._rulesets[key]:
-                    self._run_chunk(chunk, facts, result)
+                    self._run_chunk(chunk, self._in_scope(chunk, facts, scope, result), result)
             finally:
                 self._current = None
             return result
+
+    @staticmethod
+    def _in_scope(chunk: _CompiledRuleset, facts: list[Fact], scope: tuple[str, frozenset[str]] | None,
+                  result: RawResult) -> list[Fact]:
+        if scope is None:
+            return facts
+        jurisdiction, scoped_kinds = scope
+        subjects: dict[str, list[EvalRule]] = {}
+        for rule in chunk.rules:
+            subjects.setdefault(rule.subject, []).append(rule)
+        quantified: set[str] = set()
+        for rule in chunk.rules:
+            for cond in (rule.logic.applies_when, rule.logic.fail_when):
+                if cond is not None:
+                    quantified |= quantified_kinds(cond)
+        skippable = {k for k in subjects if k in scoped_kinds and k not in quantified}
+        if not skippable:
+            return facts
+        kept: list[Fact] = []
+        for fact in facts:
+            juris = fact.get("jurisdictions")
+            if fact["kind"] in skippable and juris is not None and jurisdiction not in juris:
+                for rule in subjects[fact["kind"]]:
+                    result.add(rule.id, fact["ref"], "not_applicable")
+            else:
+                kept.append(fact)
+        return kept
 
     def _run_chunk(self, chunk: _CompiledRuleset, facts: list[Fact], result: RawResult) -> None:
         sid = str(next(self._sids))
