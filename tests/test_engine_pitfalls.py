@@ -283,7 +283,9 @@ def test_ruleset_names_are_unique_per_pack_version_and_content(tmp_path):
 
     src = (ROOT / "tests" / "hostile" / "packs" / "bad_dates.yaml").read_text(encoding="utf-8")
     good = src.replace("    effective_from: 2026-01-01\n    effective_until: 2025-01-01\n", "")
-    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = tmp_path / "a" / "advertising.yaml", tmp_path / "b" / "advertising.yaml"
     a.write_text(good, encoding="utf-8")
     b.write_text(good.replace("{has_text: false}", "{has_text: true}"), encoding="utf-8")
     pack_a, pack_b = load_pack(a), load_pack(b)

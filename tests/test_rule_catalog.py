@@ -73,3 +73,15 @@ def test_readme_launch_example_is_valid(tmp_path: Path) -> None:
     path.write_text(block.replace("text_file: product_page.html", "text: 详见商品详情页"), encoding="utf-8")
     proc = run("validate", str(path))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_pack_file_must_be_named_after_its_domain(tmp_path: Path) -> None:
+    from compliance.errors import PackError
+    from compliance.loading.packs import load_pack
+
+    source = (ROOT / "rules" / "cn" / "tax.yaml").read_text(encoding="utf-8")
+    wrong = tmp_path / "taxes.yaml"
+    wrong.write_text(source, encoding="utf-8")
+    with pytest.raises(PackError) as exc:
+        load_pack(wrong)
+    assert exc.value.problems[0].code == "E221" and exc.value.problems[0].line

@@ -270,8 +270,6 @@ def load_pack(path: Path) -> Pack:
         spec = PackSpec.model_validate(loaded.data)
     except ValidationError as exc:
         raise _validation_problem(exc, file, loaded.source) from None
-    if spec.pack != path.stem and not path.stem.endswith(spec.domain):
-        pass
     pack = Pack(spec, file, hashlib.sha256(loaded.raw).hexdigest())
     seen: set[str] = set()
     for i, rule_spec in enumerate(spec.rules):
@@ -281,6 +279,10 @@ def load_pack(path: Path) -> Pack:
                            "a rule id used once")
         seen.add(rule_spec.id)
         pack.rules.append(_compile_rule(rule_spec, spec, file, loaded.source, rpath))
+    # Checked last so that a broken rule reports its own error first.
+    if path.stem != spec.domain:  # one pack per jurisdiction and domain: rules/<jurisdiction>/<domain>.yaml
+        raise PackError(Problem("E221", f"pack file is named {path.name!r} but its domain is {spec.domain!r}", file,
+                                loaded.source.line_of(("domain",)), expected=f"the file rules/<jurisdiction>/{spec.domain}.yaml"))
     return pack
 
 
@@ -298,7 +300,7 @@ class Library:
         raise KeyError(rule_id)
 
 
-def load_library(directory: Path | None = None, profile_packs: set[str] | None = None) -> Library:
+def load_library(directory: Path | None = None) -> Library:
     directory = directory or data_dir("rules")
     files = sorted(p for p in directory.rglob("*.yaml") if "claims" not in p.relative_to(directory).parts)
     if not files:
@@ -315,14 +317,4 @@ def load_library(directory: Path | None = None, profile_packs: set[str] | None =
                                         str(path), rule.line, path=None))
             owners[rule.id] = str(path)
         packs[pack.id] = pack
-    if profile_packs is not None:
-        missing = sorted(p for p in profile_packs if p not in packs)
-        unreferenced = sorted(p for p in packs if p not in profile_packs)
-        if unreferenced:
-            raise PackError(Problem("E219", f"pack(s) {', '.join(unreferenced)} are not listed in any jurisdiction profile",
-                                    str(directory), expected="each pack listed in jurisdictions/<ID>.yaml packs"))
-        # Profiles may list packs that are not written yet; those are reported as missing coverage, not skipped.
-        for name in missing:
-            packs.setdefault(name, None)  # type: ignore[arg-type]
-        packs = {k: v for k, v in packs.items() if v is not None}
     return Library(packs)
