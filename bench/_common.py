@@ -51,7 +51,3 @@ def update_section(title: str, body: str) -> None:
     section = f"## {title}\n\n{body.strip()}\n\n"
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     BENCHMARKS.write_text(text, encoding="utf-8")
-
-
-def python() -> str:
-    return sys.executable

@@ -135,10 +135,12 @@ def _claim_facts(loaded: LoadedLaunch, facts: FactSet, ctx: Context, texts: dict
         # Fail closed: a text in a language the detector has no lexicon for is marked unscanned, so a rule can ask
         # for a manual review instead of every claim rule passing silently.
         material_fact["claims_scanned"] = all(ctx.claims.supports(cj, m.language) for cj in claim_jurs)
+        product = products.get(m.product) if m.product else None
         for cj in claim_jurs:
             lang = m.language
             if not ctx.claims.supports(cj, lang):
                 continue
+            jurisdictions = [j for j in material_fact["jurisdictions"] if ctx.jurisdictions.claims_jurisdiction(j) == cj]
             for hit in ctx.claims.detect(text, cj, lang, subst):
                 n += 1
                 if offsets is not None and raw is not None:
@@ -148,12 +150,11 @@ def _claim_facts(loaded: LoadedLaunch, facts: FactSet, ctx: Context, texts: dict
                 else:
                     line, col = line_col(text, hit.start)
                     loc_file = None
-                product = products.get(m.product) if m.product else None
                 ref = f"{m.id}#{cj}#{n}"
                 claim = {
                     "kind": "claim", "ref": ref, "material": m.id, "product": m.product,
                     "product_category": product.category if product else None, "market": None,
-                    "jurisdictions": [j for j in material_fact["jurisdictions"] if ctx.jurisdictions.claims_jurisdiction(j) == cj],
+                    "jurisdictions": jurisdictions,
                     "channel": m.channel, "lang": hit.lang, "category": hit.category, "severity": hit.severity,
                     "text": hit.text, "rule": hit.rule, "exception": hit.exception, "context": list(hit.context),
                     "substantiated": hit.substantiated_by is not None, "evidence": hit.substantiated_by,
@@ -216,16 +217,41 @@ def evaluate_packs(packs: list[Pack], facts: FactSet, as_of: dt.date, engine: st
     return results, upcoming
 
 
-def _quiet_outcome(rule: Rule, subject: dict, meta, outcome: str, location: dict) -> Outcome:
-    """A pass or not-applicable outcome: kept for coverage, without the evidence a finding carries."""
+def _outcome(rule: Rule, subject_ref: str, label: str, outcome: str, message: str, location: dict, **details: Any) -> Outcome:
+    """An outcome with everything the rule itself says; `details` carry what a finding adds (evidence, why, ...)."""
     spec = rule.spec
+    details.setdefault("remediation", "")
     return Outcome(
         rule=spec.id, title=spec.title, jurisdiction=rule.jurisdiction, domain=rule.domain, pack=rule.pack,
-        severity=spec.severity, outcome=outcome, subject_kind=spec.subject, subject=subject["ref"], subject_label=meta.label,
-        message="Complies." if outcome == "pass" else "Not applicable to this subject.",
-        citation=rule.citation, penalty=None, remediation="",
-        location=location, evidence="", why={}, finding_id=finding_id(spec.id, spec.subject, subject["ref"]), status=spec.status,
-        title_zh=spec.title_zh)
+        severity=spec.severity, outcome=outcome, subject_kind=spec.subject, subject=subject_ref, subject_label=label,
+        message=message, citation=rule.citation, penalty=details.pop("penalty", None), location=location,
+        evidence=details.pop("evidence", ""), why=details.pop("why", {}),
+        finding_id=finding_id(spec.id, spec.subject, subject_ref), status=spec.status, title_zh=spec.title_zh, **details)
+
+
+_QUIET_MESSAGES = {"pass": "Complies.", "not_applicable": "Not applicable to this subject."}
+
+
+def _finding(rule: Rule, subject: dict, meta, outcome: str, error: str | None, launch: dict, loaded: LoadedLaunch) -> Outcome:
+    """A fail, needs_info or error outcome, with evidence, location and the facts the rule read."""
+    spec = rule.spec
+    why = _why(rule, subject, launch)
+    evidence = "; ".join(f"{f}={display_value(f, subject[f]) if subject.get(f) is not None else '(not stated)'}"
+                         for f in spec.evidence)
+    location = {"file": loaded.file, "line": loaded.source.line_of(meta.path), "path": render_path(meta.path)}
+    if subject["kind"] == "claim":
+        evidence = f"\"{subject.get('text')}\" ({subject.get('category')})" + (f"; {evidence}" if evidence else "")
+        location.update({"material": subject.get("material"), "text_line": subject.get("line"),
+                         "text_column": subject.get("column"), "start": subject.get("start"), "end": subject.get("end")})
+    if outcome == "fail":
+        message = _render(spec.message, subject, launch)
+    elif outcome == "needs_info":
+        missing = [k for k, v in why.items() if v == "(not stated)"]
+        message = "Facts this rule needs are missing: " + (", ".join(missing) or "state the missing facts")
+    else:
+        message = f"Could not be evaluated: {error}"
+    return _outcome(rule, subject["ref"], meta.label, outcome, message, location, evidence=evidence, why=why,
+                    penalty=spec.penalty.model_dump() if spec.penalty else None, remediation=spec.remediation, error=error)
 
 
 def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded: LoadedLaunch) -> tuple[list[Outcome], list[str]]:
@@ -254,49 +280,23 @@ def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded
                 # Fail closed: a subject with no outcome or several outcomes is an engine defect, never a pass.
                 outcome = "error"
                 error = f"engine gave {len(got)} outcomes ({', '.join(sorted(got)) or 'none'}) for this subject"
-            meta = facts.meta[(subject["kind"], subject["ref"])]
-            if outcome in ("pass", "not_applicable"):
-                # One location object per subject, shared by the (many) quiet outcomes about it.
-                key = (subject["kind"], subject["ref"])
+            key = (subject["kind"], subject["ref"])
+            meta = facts.meta[key]
+            if outcome in _QUIET_MESSAGES:
+                # Kept for coverage without a finding's evidence; one location object per subject, shared.
                 if key not in shared_locations:
                     shared_locations[key] = {"file": loaded.file, "line": loaded.source.line_of(meta.path),
                                              "path": render_path(meta.path)}
-                outcomes.append(_quiet_outcome(rule, subject, meta, outcome, shared_locations[key]))
-                continue
-            evidence_fields = spec.evidence or []
-            evidence = "; ".join(f"{f}={display_value(f, subject[f]) if subject.get(f) is not None else '(not stated)'}"
-                                 for f in evidence_fields)
-            if subject["kind"] == "claim":
-                evidence = f"\"{subject.get('text')}\" ({subject.get('category')})" + (f"; {evidence}" if evidence else "")
-            line = loaded.source.line_of(meta.path)
-            location = {"file": loaded.file, "line": line, "path": render_path(meta.path)}
-            if subject["kind"] == "claim":
-                location.update({"material": subject.get("material"), "text_line": subject.get("line"),
-                                 "text_column": subject.get("column"), "start": subject.get("start"), "end": subject.get("end")})
-            message = _render(spec.message, subject, launch) if outcome == "fail" else {
-                "pass": "Complies.", "not_applicable": "Not applicable to this subject.",
-                "needs_info": "Facts this rule needs are missing: " + ", ".join(
-                    k for k, v in _why(rule, subject, launch).items() if v == "(not stated)") or "state the missing facts",
-                "error": f"Could not be evaluated: {error}",
-            }.get(outcome, "")
-            outcomes.append(Outcome(
-                rule=spec.id, title=spec.title, jurisdiction=rule.jurisdiction, domain=rule.domain, pack=rule.pack,
-                severity=spec.severity, outcome=outcome, subject_kind=spec.subject, subject=subject["ref"],
-                subject_label=meta.label, message=message,
-                citation=rule.citation, penalty=spec.penalty.model_dump() if spec.penalty else None,
-                remediation=spec.remediation, location=location, evidence=evidence, why=_why(rule, subject, launch),
-                finding_id=finding_id(spec.id, spec.subject, subject["ref"]), status=spec.status, error=error,
-                title_zh=spec.title_zh,
-            ))
+                outcomes.append(_outcome(rule, subject["ref"], meta.label, outcome, _QUIET_MESSAGES[outcome],
+                                         shared_locations[key]))
+            else:
+                outcomes.append(_finding(rule, subject, meta, outcome, error, launch, loaded))
         if not subjects:
-            outcomes.append(Outcome(
-                rule=spec.id, title=spec.title, jurisdiction=rule.jurisdiction, domain=rule.domain, pack=rule.pack,
-                severity=spec.severity, outcome="not_applicable", subject_kind=spec.subject, subject="-",
-                subject_label=f"no {spec.subject.replace('_', ' ')} in this launch", message="No subject of this kind in the launch.",
-                citation=spec.citation.model_dump() if spec.citation else {}, penalty=spec.penalty.model_dump() if spec.penalty else None,
-                remediation=spec.remediation, location={"file": loaded.file, "line": None, "path": None}, evidence="",
-                why={}, finding_id=finding_id(spec.id, spec.subject, "-"), status=spec.status, title_zh=spec.title_zh,
-            ))
+            outcomes.append(_outcome(rule, "-", f"no {spec.subject.replace('_', ' ')} in this launch", "not_applicable",
+                                     "No subject of this kind in the launch.",
+                                     {"file": loaded.file, "line": None, "path": None},
+                                     penalty=spec.penalty.model_dump() if spec.penalty else None,
+                                     remediation=spec.remediation))
     return outcomes, engine_errors
 
 

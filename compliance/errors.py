@@ -4,7 +4,7 @@ Codes are stable so users can grep them (E1xx input, E2xx rule packs, E3xx engin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -57,20 +57,3 @@ class EngineError(ComplianceError):
     """The engine could not finish an evaluation. Exit 3."""
 
     exit_code = 3
-
-
-@dataclass
-class Location:
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-    path: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    def render(self) -> str:
-        out = self.file or ""
-        if self.line is not None:
-            out += f":{self.line}"
-        if self.path:
-            out += f" ({self.path})" if out else self.path
-        return out

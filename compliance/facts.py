@@ -51,7 +51,7 @@ class FactSet:
         return [f for f in self.facts if f["kind"] == kind]
 
 
-def _flatten(model: BaseModel | None, prefix: str, out: dict, launch_date: int | None, model_cls: type | None = None) -> None:
+def _flatten(model: BaseModel | None, prefix: str, out: dict, launch_date: int | None) -> None:
     if model is None:
         return
     for name in type(model).model_fields:

@@ -30,17 +30,17 @@ _NEVER = "__never__"
 
 
 class _SyncHost(Host):
-    """A Host without background timer threads; actions resolve through the owning backend."""
-
-    def __init__(self, backend: "DurableBackend"):
-        self._backend = backend
-        super().__init__()
+    """A Host without background timer threads. Actions are drained by DurableBackend through the C API,
+    so durable's own action callables are never invoked; the one it asks for at registration says so loudly."""
 
     def _run(self) -> None:  # no dispatch/timer threads: we drain actions ourselves
         return None
 
     def get_action(self, action_name: str) -> Callable:
-        return self._backend._make_action(action_name)
+        def unreachable(c: Any) -> None:
+            raise RuntimeError(f"action {action_name} ran through durable's loop; DurableBackend drains actions itself")
+
+        return unreachable
 
 
 @dataclass
@@ -382,11 +382,9 @@ class DurableBackend:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._host = _SyncHost(self)
+        self._host = _SyncHost()
         self._rulesets: dict[str, list[_CompiledRuleset]] = {}
-        self._actions: dict[str, tuple[EvalRule, str]] = {}
         self._sids = itertools.count(1)
-        self._current: RawResult | None = None
 
     # -- registration -------------------------------------------------------------------------
     def register(self, key: str, rules: list[EvalRule]) -> None:
@@ -422,29 +420,10 @@ class DurableBackend:
         outcome_of: dict[str, tuple[EvalRule, str]] = {}
         for name, spec in defs.items():
             index, outcome, _ = name.split("|")
-            self._actions[spec["run"]] = (rules[int(index)], outcome)
             outcome_of[name] = (rules[int(index)], outcome)
         return _CompiledRuleset(compiler.name, list(rules), set(compiler.kinds), dict(compiler.regexes),
                                 set(compiler.explode), {k: set(v) for k, v in compiler.fields.items()}, definition,
                                 outcome_of, set(compiler.ref_targets), set(compiler.self_exclude))
-
-    def _make_action(self, action_name: str) -> Callable:
-        backend = self
-
-        def action(c: Any) -> None:
-            try:
-                rule, outcome = backend._actions[action_name]
-                subject = c.subj["ref"]
-                matched = tuple(str(fact["id"]) for alias, fact in c._m.items()
-                                if alias.startswith("q") and isinstance(fact, dict) and "id" in fact)
-                if backend._current is None:
-                    return
-                backend._current.add(rule.id, subject, outcome, matched)
-            except Exception as exc:  # an action must never raise: the engine would swallow it
-                if backend._current is not None:
-                    backend._current.engine_errors.append(f"{action_name}: {type(exc).__name__}: {exc}")
-
-        return action
 
     # -- evaluation ---------------------------------------------------------------------------
     def evaluate(self, key: str, facts: list[Fact], scope: tuple[str, frozenset[str]] | None = None) -> RawResult:
@@ -457,12 +436,8 @@ class DurableBackend:
         """
         with self._lock:
             result = RawResult()
-            self._current = result
-            try:
-                for chunk in self._rulesets[key]:
-                    self._run_chunk(chunk, self._in_scope(chunk, facts, scope, result), result)
-            finally:
-                self._current = None
+            for chunk in self._rulesets[key]:
+                self._run_chunk(chunk, self._in_scope(chunk, facts, scope, result), result)
             return result
 
     @staticmethod
@@ -511,8 +486,7 @@ class DurableBackend:
             for start in range(0, len(others), ASSERT_BATCH):
                 self._assert(ruleset, others[start:start + ASSERT_BATCH], result)
             self._assert(ruleset, launch[0], result)  # the launch fact is the 'evaluate now' sentinel
-            while _dispatch_once(ruleset):  # anything queued outside the state we asserted into
-                self._actions_run += 1
+            self._drain_queue(ruleset, result)  # anything queued outside the states we asserted into
             state = self._host.get_state(chunk.name, sid)
             if "exception" in state:
                 result.engine_errors.append(f"{chunk.name}: engine reported: {state['exception']}")
@@ -542,9 +516,19 @@ class DurableBackend:
         if not state_handle:
             return
         started = dre.start_action_for_state(ruleset._handle, state_handle)
-        if not started:
-            return
-        message = json.loads(started[1])
+        if started:
+            self._run_actions(ruleset, json.loads(started[1]), state_handle, result)
+
+    def _drain_queue(self, ruleset: Any, result: RawResult) -> None:
+        import durable_rules_engine as dre
+
+        while started := dre.start_action(ruleset._handle):
+            self._run_actions(ruleset, json.loads(started[1]), started[2], result)
+
+    def _run_actions(self, ruleset: Any, message: dict | None, state_handle: Any, result: RawResult) -> None:
+        """Record each fired action, then ask the engine for the next one in the same state until none is left."""
+        import durable_rules_engine as dre
+
         while message:
             for action_name, matched in message.items():
                 self._actions_run += 1
@@ -611,14 +595,3 @@ def _regex_matches(pattern: re.Pattern, value: Any) -> bool:
     if isinstance(value, list):
         return any(pattern.search(str(v)) for v in value)
     return bool(pattern.search(str(value)))
-
-
-def _dispatch_once(ruleset: Any) -> bool:
-    import durable_rules_engine
-
-    result = durable_rules_engine.start_action(ruleset._handle)
-    if not result:
-        return False
-    done = []
-    ruleset._flush_actions(json.loads(result[0]), {"message": json.loads(result[1])}, result[2], lambda e, s: done.append(e))
-    return True

@@ -7,8 +7,6 @@ from typing import Any
 from .logic import RuleLogic
 
 Fact = dict[str, Any]  # {"kind": str, "ref": str, <field>: scalar | list of scalars}
-OUTCOMES = ("fail", "pass", "not_applicable", "needs_info", "waived", "error")
-RESERVED_FIELDS = frozenset({"kind", "ref", "id", "sid"})
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,6 @@ class RawResult:
 
     outcomes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     matched: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # fact ids that made the outcome
-    errors: dict[tuple[str, str], str] = field(default_factory=dict)
     engine_errors: list[str] = field(default_factory=list)
 
     def add(self, rule_id: str, subject: str, outcome: str, matched: tuple[str, ...] = ()) -> None:
