@@ -10,20 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from compliance.cache import cache_dir
+
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
-
-
-def cache_dir() -> Path | None:
-    """A per-user cache directory ($COMPLIANCE_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, then
-    launch-compliance), or None when it cannot be created or written."""
-    root = os.environ.get("COMPLIANCE_CACHE_DIR")
-    path = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "launch-compliance"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return path if os.access(path, os.W_OK) else None
 
 
 @lru_cache(maxsize=None)
