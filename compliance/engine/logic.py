@@ -192,21 +192,133 @@ def outcome_formulas(logic: RuleLogic) -> dict[str, BForm]:
     }
 
 
-_OUTCOME_DNF: dict[int, tuple[RuleLogic, dict[str, list[tuple[BForm, ...]]]]] = {}
+Dnf = dict[str, list[tuple[BForm, ...]]]
 
 
-def outcome_dnf(logic: RuleLogic) -> dict[str, list[tuple[BForm, ...]]]:
+class _EncodedDnf:
+    """A DNF cached as JSON data by an earlier run: decoded only if the rule is ever registered."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: object):
+        self.payload = payload
+
+
+_OUTCOME_DNF: dict[int, tuple[RuleLogic, Dnf | _EncodedDnf]] = {}
+
+
+def outcome_dnf(logic: RuleLogic) -> Dnf:
     """outcome -> DNF conjuncts, computed once per rule (load-time checks and registration both need it).
 
     Keyed by identity: conditions that differ only as 0 vs False compare equal as dataclasses.
     """
     cached = _OUTCOME_DNF.get(id(logic))
-    if cached is None or cached[0] is not logic:
-        if len(_OUTCOME_DNF) > 20_000:  # processes that reload libraries many times (tests) stay bounded
-            _OUTCOME_DNF.clear()
-        cached = (logic, {outcome: dnf(form) for outcome, form in outcome_formulas(logic).items()})
-        _OUTCOME_DNF[id(logic)] = cached
-    return cached[1]
+    if cached is not None and cached[0] is logic:
+        if not isinstance(cached[1], _EncodedDnf):
+            return cached[1]
+        decoded = _decode_or_none(cached[1].payload)
+        if decoded is not None:
+            _remember(logic, decoded)
+            return decoded
+    computed = {outcome: dnf(form) for outcome, form in outcome_formulas(logic).items()}
+    _remember(logic, computed)
+    return computed
+
+
+def prime_outcome_dnf(logic: RuleLogic, encoded: object) -> None:
+    """Seed the memo with `encode_dnf` data cached for an identical rule; a payload that does not decode is
+    recomputed on use, never an error."""
+    _remember(logic, _EncodedDnf(encoded))
+
+
+def _remember(logic: RuleLogic, value: Dnf | _EncodedDnf) -> None:
+    if len(_OUTCOME_DNF) > 20_000:  # processes that reload libraries many times (tests) stay bounded
+        _OUTCOME_DNF.clear()
+    _OUTCOME_DNF[id(logic)] = (logic, value)
+
+
+# -- DNFs as JSON data (for the pack cache). Values keep their exact type: JSON tells true, 1 and 1.0 apart;
+# tuples and references are tagged objects (a plain value is never an object).
+def encode_dnf(formulas: Dnf) -> dict[str, list[list]]:
+    return {outcome: [[_encode_form(atom) for atom in conj] for conj in conjuncts]
+            for outcome, conjuncts in formulas.items()}
+
+
+def decode_dnf(payload: object) -> Dnf:
+    """The inverse of encode_dnf; ValueError on anything it did not write."""
+    if not isinstance(payload, dict) or set(payload) != set(OUTCOME_FORMULAS):
+        raise ValueError("not an outcome DNF")
+    return {outcome: [tuple(_decode_form(atom) for atom in _as_list(conj)) for conj in _as_list(payload[outcome])]
+            for outcome in OUTCOME_FORMULAS}
+
+
+def _decode_or_none(payload: object) -> Dnf | None:
+    try:
+        return decode_dnf(payload)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+
+
+def _encode_form(form: BForm) -> list:
+    if isinstance(form, Lit):
+        return ["L", form.scope, form.field, form.op, _encode_value(form.value)]
+    if isinstance(form, BQuant):
+        return ["Q", form.negated, form.kind, _encode_form(form.where)]
+    if isinstance(form, (BAnd, BOr)):
+        return ["A" if isinstance(form, BAnd) else "O", [_encode_form(i) for i in form.items]]
+    raise TypeError(f"not a formula: {form!r}")
+
+
+def _encode_value(value: object) -> object:
+    if isinstance(value, Ref):
+        return {"ref": [value.scope, value.field]}
+    if isinstance(value, tuple):
+        return {"list": [_encode_value(v) for v in value]}
+    if value is None or isinstance(value, (str, int, float)):  # bool is an int
+        return value
+    raise TypeError(f"value {value!r} has no JSON form")
+
+
+def _decode_form(item: object) -> BForm:
+    tag, *rest = _as_list(item)
+    if tag == "L":
+        scope, field_name, op, value = rest
+        return Lit(_as_str(scope), _as_str(field_name), _as_str(op), _decode_value(value))
+    if tag == "Q":
+        negated, kind, where = rest
+        if not isinstance(negated, bool):
+            raise ValueError("bad quantifier")
+        return BQuant(negated, _as_str(kind), _decode_form(where))
+    if tag in ("A", "O"):
+        (items,) = rest
+        decoded = tuple(_decode_form(i) for i in _as_list(items))
+        return BAnd(decoded) if tag == "A" else BOr(decoded)
+    raise ValueError(f"unknown formula tag {tag!r}")
+
+
+def _decode_value(value: object) -> object:
+    if isinstance(value, dict):
+        if set(value) == {"ref"}:
+            scope, field_name = _as_list(value["ref"])
+            return Ref(_as_str(scope), _as_str(field_name))
+        if set(value) == {"list"}:
+            return tuple(_decode_value(v) for v in _as_list(value["list"]))
+        raise ValueError("unknown value tag")
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise ValueError(f"bad value {value!r}")
+
+
+def _as_list(value: object) -> list:
+    if not isinstance(value, list):
+        raise ValueError("expected a list")
+    return value
+
+
+def _as_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
 
 
 def dnf(form: BForm) -> list[tuple[BForm, ...]]:

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..engine.conditions import ConditionError, Cond, parse_condition, referenced_fields, quantified_kinds
 from ..engine.durable_backend import check_rule
-from ..engine.logic import LogicError, RuleLogic
+from ..engine.logic import LogicError, RuleLogic, encode_dnf, outcome_dnf, prime_outcome_dnf
 from ..engine.model import EvalRule
 from ..errors import PackError, Problem
 from ..facts import FACT_FIELDS, has_field
 from ..resources import data_dir
-from .yamlsafe import SourceMap, load_yaml_file, render_path
+from . import pack_cache
+from .yamlsafe import SourceMap, load_yaml_bytes, read_limited, render_path
 
 Domain = Literal["data_protection", "advertising", "ecommerce", "ip", "tax", "readiness"]
 Outcome = Literal["fail", "pass", "not_applicable", "needs_info"]
@@ -165,7 +166,10 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _compile_rule(spec: RuleSpec, pack: PackSpec, file: str, source: SourceMap, path: tuple) -> Rule:
+def _compile_rule(spec: RuleSpec, pack: PackSpec, file: str, source: SourceMap, path: tuple,
+                  checked_dnf: Any = None) -> Rule:
+    """Check and compile one rule. `checked_dnf`: the rule's DNF from the pack cache, proof that it passed the
+    engine check (skipped, the slowest step of a load) and the DNF its registration will use."""
     if spec.subject not in FACT_FIELDS:
         raise _problem("E211", f"unknown subject kind {spec.subject!r}{_suggest(spec.subject, list(FACT_FIELDS))}",
                        file, source, path + ("subject",), "a fact kind such as material, data_item, launch")
@@ -193,11 +197,14 @@ def _compile_rule(spec: RuleSpec, pack: PackSpec, file: str, source: SourceMap, 
         needs.append((scope_name, fname))
     _check_fields(spec, applies, fails, needs, file, source, path)
     logic = RuleLogic(applies, fails, tuple(needs))
-    try:
-        check_rule(EvalRule(spec.id, spec.subject, logic))  # join-expression limit (engine error 113): fail at load
-    except LogicError as exc:
-        raise _problem("E215", f"rule {spec.id}: {exc}", file, source, path,
-                       "a condition the engine can take (split the rule, or simplify any/not)") from None
+    if checked_dnf is not None:
+        prime_outcome_dnf(logic, checked_dnf)
+    else:
+        try:
+            check_rule(EvalRule(spec.id, spec.subject, logic))  # join-expression limit (engine error 113): fail at load
+        except LogicError as exc:
+            raise _problem("E215", f"rule {spec.id}: {exc}", file, source, path,
+                           "a condition the engine can take (split the rule, or simplify any/not)") from None
     return Rule(spec, pack.pack, pack.jurisdiction, pack.domain, file, source.line_of(path), logic)
 
 
@@ -264,25 +271,53 @@ def _validation_problem(exc: ValidationError, file: str, source: SourceMap) -> P
 
 
 def load_pack(path: Path) -> Pack:
-    loaded = load_yaml_file(path)
+    """Load, validate and check one pack; a pack that loaded cleanly before (same bytes, same code) comes from
+    the pack cache, with the same result."""
+    file = str(path)
+    raw = read_limited(path)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    cached = pack_cache.read(sha256, file)
+    if cached is not None:
+        pack = _pack_from_cache(path, sha256, cached)
+        if pack is not None:
+            return pack
+    loaded = load_yaml_bytes(raw, file)
+    pack = _build_pack(path, loaded.data, loaded.source, sha256)
+    pack_cache.write(sha256, loaded, [encode_dnf(outcome_dnf(rule.logic)) for rule in pack.rules])
+    return pack
+
+
+def _pack_from_cache(path: Path, sha256: str, cached: pack_cache.CachedPack) -> Pack | None:
+    """The pack rebuilt from a cache entry, or None (a miss) if the entry does not rebuild cleanly. Errors are
+    never reported from cached data: its source map is partial, so the pack is reloaded to report them."""
+    rules = cached.data.get("rules") if isinstance(cached.data, dict) else None
+    if not isinstance(rules, list) or len(rules) != len(cached.dnfs):
+        return None
+    try:
+        return _build_pack(path, cached.data, cached.source, sha256, cached.dnfs)
+    except Exception:  # noqa: BLE001 - whatever a bad entry raises, the file itself decides
+        return None
+
+
+def _build_pack(path: Path, data: Any, source: SourceMap, sha256: str, dnfs: list[Any] | None = None) -> Pack:
     file = str(path)
     try:
-        spec = PackSpec.model_validate(loaded.data)
+        spec = PackSpec.model_validate(data)
     except ValidationError as exc:
-        raise _validation_problem(exc, file, loaded.source) from None
-    pack = Pack(spec, file, hashlib.sha256(loaded.raw).hexdigest())
+        raise _validation_problem(exc, file, source) from None
+    pack = Pack(spec, file, sha256)
     seen: set[str] = set()
     for i, rule_spec in enumerate(spec.rules):
         rpath = ("rules", i)
         if rule_spec.id in seen:
-            raise _problem("E217", f"duplicate rule id {rule_spec.id}", file, loaded.source, rpath + ("id",),
+            raise _problem("E217", f"duplicate rule id {rule_spec.id}", file, source, rpath + ("id",),
                            "a rule id used once")
         seen.add(rule_spec.id)
-        pack.rules.append(_compile_rule(rule_spec, spec, file, loaded.source, rpath))
+        pack.rules.append(_compile_rule(rule_spec, spec, file, source, rpath, dnfs[i] if dnfs is not None else None))
     # Checked last so that a broken rule reports its own error first.
     if path.stem != spec.domain:  # one pack per jurisdiction and domain: rules/<jurisdiction>/<domain>.yaml
         raise PackError(Problem("E221", f"pack file is named {path.name!r} but its domain is {spec.domain!r}", file,
-                                loaded.source.line_of(("domain",)), expected=f"the file rules/<jurisdiction>/{spec.domain}.yaml"))
+                                source.line_of(("domain",)), expected=f"the file rules/<jurisdiction>/{spec.domain}.yaml"))
     return pack
 
 

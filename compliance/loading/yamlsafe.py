@@ -204,7 +204,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
 
 def load_yaml_file(path: Path, display: str | None = None, max_bytes: int = MAX_BYTES) -> LoadedYaml:
     display = display or str(path)
-    raw = read_limited(path, max_bytes)
+    return load_yaml_bytes(read_limited(path, max_bytes), display)
+
+
+def load_yaml_bytes(raw: bytes, display: str) -> LoadedYaml:
+    """Parse bytes already read (and size-checked) by read_limited; `display` names the file in errors."""
     if not raw.strip():
         raise InputError(Problem("E100", "file is empty", display, 1, expected="a YAML mapping"))
     text = decode_text(raw, display)
