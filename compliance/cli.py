@@ -5,10 +5,13 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 bad in
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
+from typing import ContextManager
 
 import click
 
@@ -26,8 +29,26 @@ def _fail(exc: ComplianceError) -> None:
     sys.exit(exc.exit_code)
 
 
+# Commands imported only when run or listed, so that `compliance audit` does not load the claims CLI.
+_LAZY_COMMANDS = {"claims": ("compliance.cli_claims", "claims")}
+
+
 class _Group(click.Group):
     """Turns every error into the documented exit code: usage 2, internal 3, never a traceback by default."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _LAZY_COMMANDS:
+            module_name, attribute = _LAZY_COMMANDS[cmd_name]
+            try:
+                command = getattr(importlib.import_module(module_name), attribute)
+            except ImportError:  # pragma: no cover - only while the detector is being built
+                return None
+            self.add_command(command, cmd_name)
+        return command
 
     def main(self, *args, **kwargs):  # type: ignore[override]
         kwargs.setdefault("standalone_mode", False)
@@ -70,6 +91,15 @@ def _date(value: str | None) -> dt.date | None:
         raise click.BadParameter(f"{value!r} is not a date; expected YYYY-MM-DD", param_hint="--as-of") from None
 
 
+def _progress(message: str, quiet: bool) -> ContextManager[None]:
+    """The console spinner; rich is only imported when stderr is a terminal, the only place it ever shows."""
+    if quiet or not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+        return nullcontext()
+    from .reporting.console import progress
+
+    return progress(message, quiet=quiet)
+
+
 @main.command()
 @click.argument("launch_file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["console", "json", "sarif", "junit", "none"]), default=None,
@@ -95,9 +125,7 @@ def audit(launch_file: Path, fmt: str | None, xlsx_path: Path | None, no_xlsx: b
     from .audit import AuditOptions, run_audit
     from .reporting import outputs
 
-    from .reporting.console import progress
-
-    with progress(f"Auditing {launch_file} ...", quiet=quiet):
+    with _progress(f"Auditing {launch_file} ...", quiet):
         report = run_audit(launch_file, AuditOptions(as_of=_date(as_of), waivers=waivers, engine=engine))
     if fmt is None:
         fmt = "console" if sys.stdout.isatty() else "json"
@@ -228,11 +256,3 @@ def init(markets: tuple[str, ...], name: str, output: Path, force: bool) -> int:
     write_text_atomic(output, starter_yaml(name, [m.upper() for m in markets]))
     click.echo(f"wrote {output}; next: compliance validate {output}")
     return EXIT_OK
-
-
-try:  # the ad-claim command lives beside the detector
-    from .cli_claims import claims as _claims_command
-
-    main.add_command(_claims_command)
-except ImportError:  # pragma: no cover - only while the detector is being built
-    pass
