@@ -93,24 +93,28 @@ def _child(code: str, cache_dir: Path) -> str:
 
 
 def test_chinese_only_process_loads_no_spacy_and_caches_the_jieba_dictionary(tmp_path):
+    # Two different texts: the second process must segment afresh (a repeated text would be a result-cache hit).
     code = ("import sys; from compliance.nlp.claims import ClaimDetector; d = ClaimDetector(); "
-            "hits = d.detect('全网最低价，最好的面霜，治疗痘痘', 'CN', 'zh'); "
+            "hits = d.detect({text!r}, 'CN', 'zh'); "
             "print(len(hits), 'spacy' in sys.modules, 'jieba' in sys.modules)")
-    assert _child(code, tmp_path).split() == ["3", "False", "True"]
-    caches = list(tmp_path.glob("jieba-*.pickle"))
+    first = code.format(text="全网最低价，最好的面霜，治疗痘痘")
+    second = code.format(text="全网最低价，最好的精华，治疗痘痘")
+    assert _child(first, tmp_path).split() == ["3", "False", "True"]
+    caches = list(tmp_path.glob("jieba-*.prefix"))  # the prefix dictionary, see compliance/nlp/jieba_dict.py
     assert len(caches) == 1
     stamp = caches[0].stat().st_mtime_ns
-    assert _child(code, tmp_path).split() == ["3", "False", "True"]
+    assert _child(second, tmp_path).split() == ["3", "False", "True"]
     assert caches[0].stat().st_mtime_ns == stamp  # second process read the cache, did not rebuild it
 
 
 def test_english_text_builds_the_english_pipeline_once():
     from compliance.nlp import pipelines
 
-    detector = ClaimDetector()
+    detector = ClaimDetector(cache_results=False)  # cached results would skip the pipeline altogether
     detector.detect("The No.1 cream.", "UK", "en")
     detector.detect("Clinically proven.", "US", "en")
-    assert pipelines.english.cache_info().currsize == 1
+    # The detector needs only the tokenizer, built without spacy.blank's config machinery.
+    assert pipelines.english_tokenizer.cache_info().currsize == 1
 
 
 def test_chinese_fast_phrase_regex_finds_what_the_combined_regex_finds():

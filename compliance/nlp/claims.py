@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from compliance.cache import enabled as cache_enabled
 from compliance.nlp.context import ContextJudge, ContextResult, SpanIndex, TextGeometry, quoted_spans
 from compliance.nlp.lexicon import (
     LANGUAGES, SEVERITY_RANK, JurisdictionMap, LanguagePack, LexiconError, load_jurisdiction, load_language,
 )
 from compliance.nlp.matching import ChineseMatcher, EnglishMatcher, RawHit
 from compliance.nlp.normalize import normalize
+from compliance.nlp.result_cache import ResultCache, request_key
 
 CATEGORIES = ("absolute", "medical", "health", "efficacy", "guarantee", "statistic", "authority", "price",
               "urgency", "endorsement", "comparison", "origin", "environmental", "gambling", "alcohol",
@@ -84,13 +86,19 @@ def _clamp(severity: str, low: str | None, high: str | None) -> str:
 
 
 class ClaimDetector:
-    def __init__(self, lexicon_dir: Path | None = None):
+    """cache_results: keep findings per request in the per-user cache (``result_cache``); None follows
+    the cache's own switch (COMPLIANCE_NO_CACHE). Throughput benchmarks that repeat texts turn it off."""
+
+    def __init__(self, lexicon_dir: Path | None = None, cache_results: bool | None = None):
         self.lexicon_dir = Path(lexicon_dir) if lexicon_dir is not None else default_lexicon_dir()
         self._packs: dict[str, LanguagePack] = {}
         self._matchers: dict[str, EnglishMatcher | ChineseMatcher] = {}
         self._jurisdictions: dict[str, JurisdictionMap] = {}
         self._static: dict[tuple[str, str], tuple] = {}   # (entry, jurisdiction) -> what no context changes
         self._load_data()
+        if cache_results is None:
+            cache_results = cache_enabled()
+        self._results = ResultCache(self.lexicon_dir) if cache_results else None
 
     # ----- data -----------------------------------------------------------------------------
     def _load_data(self) -> None:
@@ -117,7 +125,7 @@ class ClaimDetector:
             from compliance.nlp import pipelines
 
             if lang == "en":
-                matcher = EnglishMatcher(self._packs["en"], pipelines.english())
+                matcher = EnglishMatcher(self._packs["en"], pipelines.english_tokenizer())
             else:
                 # jieba's dictionary is loaded when a hit first needs a word-boundary check.
                 matcher = ChineseMatcher(self._packs["zh"], pipelines.jieba_tokenizer)
@@ -150,6 +158,21 @@ class ClaimDetector:
                                       f"(supported: {', '.join(l for l in jmap.languages if l in self._packs)})")
         if not text:
             return []
+        if self._results is None:
+            return self._detect(text, jmap, substantiation)
+        key = request_key(text, jmap.id, lang, substantiation)
+        hits = self._results.get(key)
+        if hits is None:
+            hits = self._detect(text, jmap, substantiation)
+            self._results.put(key, hits)
+        return hits
+
+    def flush_cache(self) -> None:
+        """Write pending cached results now (otherwise done when the detector is collected or at exit)."""
+        if self._results is not None:
+            self._results.flush()
+
+    def _detect(self, text: str, jmap: JurisdictionMap, substantiation: Sequence[tuple[str, str]]) -> list[ClaimHit]:
         norm = normalize(text)
         folded = norm.text
         # Mixed text: every supported language whose script appears is checked, whatever `lang` says,

@@ -13,6 +13,7 @@ from compliance.nlp.lexicon import Entry, LanguagePack, necessary_chars
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
+    from spacy.tokenizer import Tokenizer
 
 
 class RawHit(NamedTuple):
@@ -73,17 +74,23 @@ class _Patterns:
 
 
 class EnglishMatcher:
-    def __init__(self, pack: LanguagePack, nlp: Language):
+    """tokenizer: spaCy's blank English tokenizer (``pipelines.english_tokenizer()``) or a pipeline
+    whose ``make_doc`` is that tokenizer; only tokens are needed."""
+
+    def __init__(self, pack: LanguagePack, tokenizer: Tokenizer | Language):
         from spacy.matcher import PhraseMatcher
 
-        from compliance.nlp.pipelines import inflections
+        from compliance.nlp.pipelines import inflection_table, phrase_docs
 
-        self.nlp = nlp
-        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.make_doc = getattr(tokenizer, "make_doc", tokenizer)
+        vocab = tokenizer.vocab
+        self.phrases = PhraseMatcher(vocab, attr="LOWER")
         self.by_key: dict[int, Entry] = {}
         first_tokens: set[str] = set()
+        forms = inflection_table(word for entry in pack.entries for lemma in entry.lemmas for word in lemma.split())
+        texts_of: dict[str, list[str]] = {}
         for entry in pack.entries:
-            key = nlp.vocab.strings.add(entry.id)
+            key = vocab.strings.add(entry.id)
             self.by_key[key] = entry
             texts = set(entry.phrases)
             for lemma in entry.lemmas:
@@ -91,12 +98,17 @@ class EnglishMatcher:
                 # cured, curing): same result as matching on LEMMA, without lemmatising every token.
                 variants = [""]
                 for word in lemma.lower().split():
-                    variants = [f"{v} {form}".strip() for v in variants for form in sorted(inflections(word))]
+                    variants = [f"{v} {form}".strip() for v in variants for form in forms[word]]
                 texts.update(variants)
             if texts:
-                docs = [nlp.make_doc(t) for t in sorted(texts)]
-                first_tokens.update(doc[0].lower_ for doc in docs if len(doc))
-                self.phrases.add(entry.id, docs)
+                texts_of[entry.id] = sorted(texts)
+        # One batch for all phrases: their tokens come from the cache after the first run.
+        all_texts = [text for texts in texts_of.values() for text in texts]
+        docs = iter(phrase_docs(self.make_doc, vocab, all_texts))
+        for entry_id, texts in texts_of.items():
+            entry_docs = [next(docs) for _ in texts]
+            first_tokens.update(doc[0].lower_ for doc in entry_docs if len(doc))
+            self.phrases.add(entry_id, entry_docs)
         # Every phrase match starts with one of these token texts, so a text that contains none of
         # them (typically Chinese copy with a brand name or "TOP1" in Latin letters) needs no Doc.
         self.first_token = (re.compile("|".join(re.escape(t) for t in sorted(first_tokens, key=len, reverse=True)))
@@ -111,7 +123,7 @@ class EnglishMatcher:
             text = _CJK_OR_GLUE_CHAR.sub(" ", text)
         hits = []
         if self.first_token is not None and self.first_token.search(text):
-            doc = self.nlp.make_doc(text)
+            doc = self.make_doc(text)
             for key, s, e in self.phrases(doc):
                 last = doc[e - 1]
                 hits.append(RawHit(doc[s].idx, last.idx + len(last.text), self.by_key[key]))
