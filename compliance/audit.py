@@ -10,15 +10,15 @@ from typing import Any, Protocol
 from . import __version__
 from .engine import reference
 from .engine.durable_backend import DurableBackend
-from .engine.model import RawResult
+from .engine.model import OUTCOME_BITS, RawResult, outcome_names
 from .checklist import build_checklist
 from .errors import PackError, Problem
-from .facts import FACT_FIELDS, FactSet, build_facts, display_value
+from .facts import FactSet, build_facts, display_value
 from .loading.jurisdictions import GLOBAL, Jurisdictions, load_jurisdictions
 from .loading.launch import LoadedLaunch, load_launch, read_material_text
 from .loading.packs import Library, Pack, Rule, load_library
 from .loading.yamlsafe import render_path
-from .report import ClaimRecord, Outcome, Report, finding_id
+from .report import ClaimRecord, Outcome, Outcomes, Report, SubjectRecord, finding_id
 from .waivers import apply_waivers, load_waivers
 
 _BACKEND: DurableBackend | None = None
@@ -208,10 +208,7 @@ def evaluate_packs(packs: list[Pack], facts: FactSet, as_of: dt.date, engine: st
         else:
             key = f"{pack.engine_key}/{'+'.join(r.id for r in in_force)}"
             backend().register(key, eval_rules)
-            scope = None
-            if pack.spec.jurisdiction != GLOBAL:
-                scope = (pack.spec.jurisdiction, frozenset(k for k, f in FACT_FIELDS.items() if "jurisdictions" in f))
-            raw = backend().evaluate(key, facts.facts, scope)
+            raw = backend().evaluate(key, facts.facts)
         for rule in in_force:
             results.append((rule, raw))
     return results, upcoming
@@ -230,6 +227,7 @@ def _outcome(rule: Rule, subject_ref: str, label: str, outcome: str, message: st
 
 
 _QUIET_MESSAGES = {"pass": "Complies.", "not_applicable": "Not applicable to this subject."}
+_SINGLE_OUTCOME = {bit: outcome for outcome, bit in OUTCOME_BITS.items()}  # exactly one bit set
 
 
 def _finding(rule: Rule, subject: dict, meta, outcome: str, error: str | None, launch: dict, loaded: LoadedLaunch) -> Outcome:
@@ -254,43 +252,48 @@ def _finding(rule: Rule, subject: dict, meta, outcome: str, error: str | None, l
                     penalty=spec.penalty.model_dump() if spec.penalty else None, remediation=spec.remediation, error=error)
 
 
-def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded: LoadedLaunch) -> tuple[list[Outcome], list[str]]:
+def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded: LoadedLaunch) -> tuple[Outcomes, list[str]]:
     launch = facts.of_kind("launch")[0]
-    outcomes: list[Outcome] = []
+    outcomes = Outcomes()
     engine_errors: list[str] = []
     seen_errors: set[int] = set()
-    shared_locations: dict[tuple[str, str], dict] = {}
+    records: dict[tuple[str, str], SubjectRecord] = {}  # one label and location per subject, shared by every rule
     by_kind: dict[str, list[dict]] = {}
     for f in facts.facts:
         by_kind.setdefault(f["kind"], []).append(f)
+
+    def record(subject: dict) -> SubjectRecord:
+        key = (subject["kind"], subject["ref"])
+        if key not in records:
+            meta = facts.meta[key]
+            records[key] = (subject["ref"], meta.label,
+                            {"file": loaded.file, "line": loaded.source.line_of(meta.path), "path": render_path(meta.path)})
+        return records[key]
+
     for rule, raw in results:
         if raw.engine_errors and id(raw) not in seen_errors:
             seen_errors.add(id(raw))
             engine_errors.extend(raw.engine_errors)
         spec = rule.spec
         subjects = by_kind.get(spec.subject, [])
+        bits, position = raw.column(spec.id), raw.subjects.get(spec.subject, {})
+        quiet: dict[str, list[SubjectRecord]] = {"pass": [], "not_applicable": []}
         for subject in subjects:
-            got = raw.outcomes.get((spec.id, subject["ref"]), set())
-            error = None
+            value = bits[position[subject["ref"]]]
+            outcome, error = _SINGLE_OUTCOME.get(value), None
             if raw.engine_errors:
                 outcome, error = "error", "; ".join(raw.engine_errors)[:500]
-            elif len(got) == 1:
-                outcome = next(iter(got))
-            else:
+            elif outcome is None:
                 # Fail closed: a subject with no outcome or several outcomes is an engine defect, never a pass.
-                outcome = "error"
-                error = f"engine gave {len(got)} outcomes ({', '.join(sorted(got)) or 'none'}) for this subject"
-            key = (subject["kind"], subject["ref"])
-            meta = facts.meta[key]
-            if outcome in _QUIET_MESSAGES:
-                # Kept for coverage without a finding's evidence; one location object per subject, shared.
-                if key not in shared_locations:
-                    shared_locations[key] = {"file": loaded.file, "line": loaded.source.line_of(meta.path),
-                                             "path": render_path(meta.path)}
-                outcomes.append(_outcome(rule, subject["ref"], meta.label, outcome, _QUIET_MESSAGES[outcome],
-                                         shared_locations[key]))
+                got = sorted(outcome_names(value))
+                outcome, error = "error", f"engine gave {len(got)} outcomes ({', '.join(got) or 'none'}) for this subject"
+            if outcome in quiet:
+                quiet[outcome].append(record(subject))
             else:
+                meta = facts.meta[(subject["kind"], subject["ref"])]
                 outcomes.append(_finding(rule, subject, meta, outcome, error, launch, loaded))
+        for outcome, members in quiet.items():
+            outcomes.add_quiet(_outcome(rule, "", "", outcome, _QUIET_MESSAGES[outcome], {}), members)
         if not subjects:
             outcomes.append(_outcome(rule, "-", f"no {spec.subject.replace('_', ' ')} in this launch", "not_applicable",
                                      "No subject of this kind in the launch.",

@@ -15,15 +15,24 @@ def area_of(rule_tags: list[str]) -> str:
     return "general"
 
 
+def _row(rows: dict[str, dict[str, Any]], area: str) -> dict[str, Any]:
+    return rows.setdefault(area, {"area": area, "rules": 0, "failed": 0, "needs_info": 0, "passed": 0, "items": []})
+
+
 def build_checklist(report: Report, rule_tags: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Area -> status: not_ready if any readiness rule fails, needs_info if any lacks facts, else ready."""
-    rows: dict[str, dict[str, Any]] = {a: {"area": a, "rules": 0, "failed": 0, "needs_info": 0, "passed": 0, "items": []}
-                                      for a in AREAS}
-    for o in report.outcomes:
+    rows: dict[str, dict[str, Any]] = {}
+    for area in AREAS:
+        _row(rows, area)
+    for run in report.outcomes.quiet_runs():  # pass and not_applicable, counted without making objects
+        if run.template.domain == "readiness":
+            row = _row(rows, area_of(rule_tags.get(run.template.rule, [])))
+            row["rules"] += len(run)
+            row["passed"] += len(run) if run.template.outcome == "pass" else 0
+    for o in report.outcomes.stored():
         if o.domain != "readiness":
             continue
-        row = rows.setdefault(area_of(rule_tags.get(o.rule, [])),
-                              {"area": area_of(rule_tags.get(o.rule, [])), "rules": 0, "failed": 0, "needs_info": 0, "passed": 0, "items": []})
+        row = _row(rows, area_of(rule_tags.get(o.rule, [])))
         row["rules"] += 1
         if o.outcome in ("fail", "error"):
             row["failed"] += 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -58,6 +59,82 @@ class Outcome:
         return out
 
 
+SubjectRecord = tuple[str, str, dict[str, Any]]  # ref, label, location: one per subject, shared by every rule
+QUIET_OUTCOMES = ("pass", "not_applicable")
+
+
+class QuietRun:
+    """One rule's pass or not_applicable outcomes over many subjects, without a finding's evidence.
+
+    Stored as one template outcome and the subjects' shared records, and made into Outcome objects only while
+    iterating: a 10,000-material launch has ~1.7 million of them, which as objects took gigabytes."""
+
+    __slots__ = ("template", "subjects")
+
+    def __init__(self, template: Outcome, subjects: list[SubjectRecord]) -> None:
+        self.template = template
+        self.subjects = subjects
+
+    def __len__(self) -> int:
+        return len(self.subjects)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        t = self.template
+        for ref, label, location in self.subjects:
+            yield Outcome(t.rule, t.title, t.jurisdiction, t.domain, t.pack, t.severity, t.outcome, t.subject_kind, ref,
+                          label, t.message, t.citation, t.penalty, t.remediation, location, t.evidence, t.why,
+                          finding_id(t.rule, t.subject_kind, ref), t.status, None, None, t.title_zh)
+
+
+class Outcomes:
+    """Every outcome of an audit, in evaluation order: objects for findings (and anything appended one by one),
+    quiet runs for the rest. Iterating yields Outcome objects; `stored()` skips the quiet runs, which hold no
+    finding, so findings, counts and the result never materialise them."""
+
+    __slots__ = ("_parts", "_len")
+
+    def __init__(self, items: Iterable[Outcome] = ()) -> None:
+        self._parts: list[Outcome | QuietRun] = []
+        self._len = 0
+        for item in items:
+            self.append(item)
+
+    def append(self, outcome: Outcome) -> None:
+        self._parts.append(outcome)
+        self._len += 1
+
+    def add_quiet(self, template: Outcome, subjects: list[SubjectRecord]) -> None:
+        if template.outcome not in QUIET_OUTCOMES:
+            raise ValueError(f"a quiet run cannot hold {template.outcome} outcomes")
+        if subjects:
+            self._parts.append(QuietRun(template, subjects))
+            self._len += len(subjects)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[Outcome]:
+        for part in self._parts:
+            if isinstance(part, QuietRun):
+                yield from part
+            else:
+                yield part
+
+    def stored(self) -> Iterator[Outcome]:
+        """The outcomes kept as objects: every finding is among them."""
+        return (p for p in self._parts if not isinstance(p, QuietRun))
+
+    def quiet_runs(self) -> Iterator[QuietRun]:
+        return (p for p in self._parts if isinstance(p, QuietRun))
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for part in self._parts:
+            outcome, n = (part.template.outcome, len(part)) if isinstance(part, QuietRun) else (part.outcome, 1)
+            out[outcome] = out.get(outcome, 0) + n
+        return out
+
+
 @dataclass
 class ClaimRecord:
     material: str
@@ -89,7 +166,7 @@ class Report:
     markets: list[str]
     jurisdictions: list[str]
     packs: list[dict[str, Any]]
-    outcomes: list[Outcome]
+    outcomes: Outcomes
     upcoming: list[dict[str, Any]] = field(default_factory=list)
     claims: list[ClaimRecord] = field(default_factory=list)
     materials: dict[str, str] = field(default_factory=dict)  # material id -> scanned text
@@ -100,21 +177,22 @@ class Report:
     checklist: list[dict[str, Any]] = field(default_factory=list)
     action_items: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.outcomes, Outcomes):
+            self.outcomes = Outcomes(self.outcomes)
+
     @property
     def findings(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.is_finding]
+        return [o for o in self.outcomes.stored() if o.is_finding]
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for o in self.outcomes:
-            out[o.outcome] = out.get(o.outcome, 0) + 1
-        return out
+        return self.outcomes.counts()
 
     def result(self, fail_on: str = "high") -> str:
-        if self.engine_errors or any(o.outcome == "error" for o in self.outcomes):
+        if self.engine_errors or any(o.outcome == "error" for o in self.outcomes.stored()):
             return "error"
         threshold = SEVERITY_ORDER[fail_on]
-        if any(o.outcome == "fail" and SEVERITY_ORDER[o.severity] >= threshold for o in self.outcomes):
+        if any(o.outcome == "fail" and SEVERITY_ORDER[o.severity] >= threshold for o in self.outcomes.stored()):
             return "fail"
         return "pass"
 

@@ -55,12 +55,12 @@ def load_waivers(path: Path, known_rules: set[str] | None = None) -> list[Waiver
 
 
 def apply_waivers(report: Report, waivers: list[Waiver], as_of: dt.date) -> None:
-    known_rules = {o.rule for o in report.outcomes}
+    known_rules = {o.rule for o in report.outcomes.stored()} | {r.template.rule for r in report.outcomes.quiet_runs()}
     for w in waivers:
         if w.rule not in known_rules:
             report.warnings.append(f"waiver on line {w.line} names rule {w.rule} that was not evaluated in this audit")
         expired = dt.date.fromisoformat(w.expires) < as_of
-        for o in report.outcomes:
+        for o in report.outcomes.stored():  # quiet runs hold no fail
             if o.rule != w.rule or (w.subject and w.subject != o.subject) or o.outcome not in ("fail", "waived"):
                 continue
             if expired:

@@ -117,7 +117,7 @@ def test_sarif_engine_error_marks_the_run_unsuccessful():
 
 
 def test_junit_one_testcase_per_outcome_with_failures_and_errors():
-    outcomes = make_report().outcomes + [make_outcome("CN-AD-007", "m9", "error", "high", error="boom",
+    outcomes = list(make_report().outcomes) + [make_outcome("CN-AD-007", "m9", "error", "high", error="boom",
                                                       message="Could not be evaluated: boom")]
     report = make_report(outcomes)
     root = ET.fromstring(junit.render(report, "critical"))

@@ -20,7 +20,8 @@ from typing import Any, Callable
 from durable.engine import Host, MessageNotHandledException, MessageObservedException
 
 from .conditions import Ref, quantified_kinds
-from .logic import OUTCOME_FORMULAS, BAnd, BForm, BOr, BQuant, Lit, LogicError, dnf, outcome_dnf
+from .gates import Gate, gated_outcome_dnf, gates_of, item_key, type_tag
+from .logic import OUTCOME_FORMULAS, BAnd, BForm, BOr, BQuant, Lit, LogicError, dnf
 from .model import EvalRule, Fact, RawResult
 
 MAX_RULES_PER_RULESET = 47  # plus the catch-all: stays under the 64-sibling limit (error 303)
@@ -55,6 +56,8 @@ class _CompiledRuleset:
     outcome_of: dict[str, tuple[EvalRule, str]] = field(default_factory=dict)  # engine rule name -> (rule, outcome)
     ref_targets: set[tuple[str, str]] = field(default_factory=set)  # (kind, field) other aliases compare against
     self_exclude: set[tuple[str, str]] = field(default_factory=set)
+    gates: dict[str, tuple[Gate, ...]] = field(default_factory=dict)  # rule id -> gates (see gates.py)
+    quantified: set[str] = field(default_factory=set)  # kinds some rule joins over: always asserted
 
 
 def _regex_prop(kind: str, field_name: str, pattern: str) -> str:
@@ -78,7 +81,7 @@ class _Compiler:
     def rule(self, index: int, rule: EvalRule) -> dict[str, dict]:
         self.kinds.add(rule.subject)
         out: dict[str, dict] = {}
-        formulas = outcome_dnf(rule.logic)
+        formulas = gated_outcome_dnf(rule.logic)
         for outcome in OUTCOME_FORMULAS:
             conjuncts = [alt for conj in formulas[outcome] for split in _split_ref_quants(conj)
                          for alt in _split_ref_orders(split)]
@@ -200,21 +203,21 @@ class _Compiler:
             return {prop: op == "regex"}
         fv, fnum, fnn, fkeys = f"{f}__v", f"{f}__num", f"{f}__nn", f"{f}__k"
         if op == "in":
-            return self._or([{fv: _item_key(v)} for v in lit.value])
+            return self._or([{fv: item_key(v)} for v in lit.value])
         if op == "not_in":
-            return self._and([{"$neq": {fv: _item_key(v)}} for v in lit.value])
+            return self._and([{"$neq": {fv: item_key(v)}} for v in lit.value])
         if isinstance(lit.value, Ref):
             return self._ref_lit(lit, subject)
         v = lit.value
         if op == "eq":
-            return {fv: _item_key(v)}
+            return {fv: item_key(v)}
         if op == "ne":
-            return {"$neq": {fv: _item_key(v)}}
+            return {"$neq": {fv: item_key(v)}}
         if op in ("gt", "gte", "lt", "lte"):
             return {"$" + op: {fnum: v}}
         if op in _ORDER_COMPLEMENT:
             return {"$or": [{fnn: 1}, {"$" + _ORDER_COMPLEMENT[op]: {fnum: v}}]}
-        key = _item_key(v)
+        key = item_key(v)
         if op == "contains":
             return {"$iany": {fkeys: {"$i": key}}}
         if op == "~contains":  # present and (not a list, or a list without the item)
@@ -344,37 +347,15 @@ def check_rule(rule: EvalRule) -> None:
 def _typed_fields(key: str, value: Any, out: dict) -> None:
     if isinstance(value, (list, tuple)):
         out[f"{key}__n"] = len(value)
-        out[f"{key}__k"] = [_item_key(v) for v in value]
+        out[f"{key}__k"] = [item_key(v) for v in value]
         out[f"{key}__nn"] = 1
         out[f"{key}__v"] = "l:"
         return
-    out[f"{key}__v"] = _item_key(value)
-    if _type_tag(value) == "n":
+    out[f"{key}__v"] = item_key(value)
+    if type_tag(value) == "n":
         out[f"{key}__num"] = value
     else:
         out[f"{key}__nn"] = 1
-
-
-def _type_tag(value: Any) -> str:
-    if isinstance(value, bool):
-        return "b"
-    if isinstance(value, (int, float)):
-        return "n"
-    if isinstance(value, str):
-        return "s"
-    if isinstance(value, (list, tuple)):
-        return "l"
-    return "o"
-
-
-def _item_key(value: Any) -> str:
-    """A value as a typed string, so that equality is type-strict (1 == 1.0, but 1 != True != "1")."""
-    tag = _type_tag(value)
-    if tag == "n":
-        return f"n:{float(value)!r}"
-    if tag == "l":
-        return "l:"
-    return f"{tag}:{value}"
 
 
 class DurableBackend:
@@ -421,50 +402,64 @@ class DurableBackend:
         for name, spec in defs.items():
             index, outcome, _ = name.split("|")
             outcome_of[name] = (rules[int(index)], outcome)
-        return _CompiledRuleset(compiler.name, list(rules), set(compiler.kinds), dict(compiler.regexes),
-                                set(compiler.explode), {k: set(v) for k, v in compiler.fields.items()}, definition,
-                                outcome_of, set(compiler.ref_targets), set(compiler.self_exclude))
-
-    # -- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, key: str, facts: list[Fact], scope: tuple[str, frozenset[str]] | None = None) -> RawResult:
-        """Run every ruleset registered under `key` on `facts`.
-
-        `scope` = (jurisdiction, kinds): every rule of these rulesets is scoped to subjects whose `jurisdictions`
-        contains the jurisdiction (the packs' automatic market scope). Subjects of those kinds that state other
-        jurisdictions only are not_applicable by that clause alone, so they are answered without entering the
-        network, unless a rule also quantifies over their kind. Large multi-market launches assert ~4x fewer facts.
-        """
-        with self._lock:
-            result = RawResult()
-            for chunk in self._rulesets[key]:
-                self._run_chunk(chunk, self._in_scope(chunk, facts, scope, result), result)
-            return result
-
-    @staticmethod
-    def _in_scope(chunk: _CompiledRuleset, facts: list[Fact], scope: tuple[str, frozenset[str]] | None,
-                  result: RawResult) -> list[Fact]:
-        if scope is None:
-            return facts
-        jurisdiction, scoped_kinds = scope
-        subjects: dict[str, list[EvalRule]] = {}
-        for rule in chunk.rules:
-            subjects.setdefault(rule.subject, []).append(rule)
         quantified: set[str] = set()
-        for rule in chunk.rules:
+        for rule in rules:
             for cond in (rule.logic.applies_when, rule.logic.fail_when):
                 if cond is not None:
                     quantified |= quantified_kinds(cond)
-        skippable = {k for k in subjects if k in scoped_kinds and k not in quantified}
-        if not skippable:
-            return facts
+        return _CompiledRuleset(compiler.name, list(rules), set(compiler.kinds), dict(compiler.regexes),
+                                set(compiler.explode), {k: set(v) for k, v in compiler.fields.items()}, definition,
+                                outcome_of, set(compiler.ref_targets), set(compiler.self_exclude),
+                                {r.id: gates_of(r.logic) for r in rules}, quantified)
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def evaluate(self, key: str, facts: list[Fact]) -> RawResult:
+        """Run every ruleset registered under `key` on `facts`."""
+        with self._lock:
+            chunks = self._rulesets[key]
+            result = RawResult.for_rules((r for chunk in chunks for r in chunk.rules), facts)
+            by_kind: dict[str, list[Fact]] = {}
+            for fact in facts:
+                by_kind.setdefault(fact["kind"], []).append(fact)
+            for chunk in chunks:
+                self._run_chunk(chunk, self._through_gates(chunk, by_kind, result), result)
+            return result
+
+    @staticmethod
+    def _through_gates(chunk: _CompiledRuleset, by_kind: dict[str, list[Fact]], result: RawResult) -> list[Fact]:
+        """The chunk's facts that the network must see; not_applicable for every (rule, subject) a gate closes.
+
+        A fact is left out when every rule of its kind in the chunk is closed for it and no rule joins over
+        its kind (a quantified fact must be present for other subjects' exists/absent)."""
         kept: list[Fact] = []
-        for fact in facts:
-            juris = fact.get("jurisdictions")
-            if fact["kind"] in skippable and juris is not None and jurisdiction not in juris:
-                for rule in subjects[fact["kind"]]:
-                    result.add(rule.id, fact["ref"], "not_applicable")
-            else:
-                kept.append(fact)
+        for kind in sorted(chunk.kinds):  # a fixed assertion order: durable's negation depends on it
+            facts = by_kind.get(kind, ())
+            rules = [r for r in chunk.rules if r.subject == kind]
+            gated = [(r.id, chunk.gates[r.id]) for r in rules if chunk.gates[r.id]]
+            if not gated:
+                kept.extend(facts)
+                continue
+            always = kind == "launch" or kind in chunk.quantified or len(gated) < len(rules)
+            verdicts: dict[tuple[Gate, Any], bool] = {}  # many subjects share a value: judge each once
+            for fact in facts:
+                open_rules = 0
+                for rule_id, gates in gated:
+                    closed = False
+                    for gate in gates:
+                        value = fact.get(gate.field)
+                        memo = (gate, tuple(value) if isinstance(value, list) else value)
+                        verdict = verdicts.get(memo)
+                        if verdict is None:
+                            verdict = verdicts[memo] = gate.closes(value)
+                        if verdict:
+                            closed = True
+                            break
+                    if closed:
+                        result.add(rule_id, fact["ref"], "not_applicable")
+                    else:
+                        open_rules += 1
+                if always or open_rules:
+                    kept.append(fact)
         return kept
 
     def _run_chunk(self, chunk: _CompiledRuleset, facts: list[Fact], result: RawResult) -> None:
@@ -539,9 +534,7 @@ class DurableBackend:
     def _record(self, action_name: str, matched: Any, result: RawResult) -> None:
         try:
             rule, outcome = self._chunk.outcome_of[action_name]
-            subject = matched["subj"]["ref"]
-            facts = tuple(str(f["id"]) for alias, f in matched.items() if alias.startswith("q") and isinstance(f, dict))
-            result.add(rule.id, subject, outcome, facts)
+            result.add(rule.id, matched["subj"]["ref"], outcome)
         except Exception as exc:  # never let a bookkeeping error pass silently: the audit turns it into error outcomes
             result.engine_errors.append(f"{action_name}: {type(exc).__name__}: {exc}")
 
@@ -568,7 +561,7 @@ class DurableBackend:
                 out[key] = list(value) if isinstance(value, (list, tuple)) else value
                 _typed_fields(key, value, out)
                 if (kind, key) in chunk.ref_targets:
-                    number = _type_tag(value) == "n"
+                    number = type_tag(value) == "n"
                     out[f"{key}__rv"], out[f"{key}__rnum"] = out[f"{key}__v"], value if number else 0
                     out[f"{key}__kind"] = "n" if number else "x"
             for prop, fname, pattern in regex_by_kind.get(kind, ()):
@@ -579,14 +572,14 @@ class DurableBackend:
                 raise LogicError(f"fact {out['id']} has {len(out)} properties; the engine allows {MAX_FACT_PROPERTIES}")
             yield out
             for fname in explode_by_kind.get(kind, ()):
-                own = _item_key(fact["ref"]) if (kind, fname) in chunk.self_exclude else None
+                own = item_key(fact["ref"]) if (kind, fname) in chunk.self_exclude else None
                 for i, item in enumerate(out.get(fname) or ()):
-                    if own is not None and _item_key(item) == own:
+                    if own is not None and item_key(item) == own:
                         continue
                     copy = dict(out)
                     copy["kind"] = f"{kind}*{fname}"
                     copy[f"{fname}__item"] = item
-                    copy[f"{fname}__item__v"] = _item_key(item)
+                    copy[f"{fname}__item__v"] = item_key(item)
                     copy["id"] = f"{kind}*{fname}:{fact['ref']}:{i}"
                     yield copy
 

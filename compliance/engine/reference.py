@@ -116,7 +116,7 @@ def evaluate(rules: list[EvalRule], facts: list[Fact]) -> RawResult:
     for fact in facts:
         by_kind.setdefault(fact["kind"], []).append(fact)
     launches = by_kind.get("launch", [])
-    result = RawResult()
+    result = RawResult.for_rules(rules, facts)
     if len(launches) != 1:
         result.engine_errors.append(f"expected one launch fact, got {len(launches)}")
         return result

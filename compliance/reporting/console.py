@@ -55,9 +55,9 @@ def render_console(report: Report, fail_on: str = "high", min_severity: str = "i
     result = report.result(fail_on)
     floor = SEVERITY_ORDER[min_severity]
     threshold = SEVERITY_ORDER[fail_on]
-    findings = [o for o in sorted_findings(report.outcomes) if SEVERITY_ORDER.get(o.severity, 0) >= floor]
+    findings = [o for o in sorted_findings(report.findings) if SEVERITY_ORDER.get(o.severity, 0) >= floor]
     blocking = [o for o in findings if o.outcome == "fail" and SEVERITY_ORDER.get(o.severity, 0) >= threshold]
-    errors = [o for o in report.outcomes if o.outcome == "error"]
+    errors = [o for o in report.findings if o.outcome == "error"]
 
     line = Text()
     line.append(f" {result.upper()} ", style=RESULT_STYLE[result])

@@ -140,7 +140,7 @@ def _result(o: Outcome, rule_index: int, files: dict[tuple[str, Any, Any], str] 
 
 def to_dict(report: Report, min_severity: str = "info") -> dict[str, Any]:
     floor = SEVERITY_ORDER[min_severity]
-    findings = [o for o in sorted_findings(report.outcomes) if SEVERITY_ORDER.get(o.severity, 0) >= floor]
+    findings = [o for o in sorted_findings(report.findings) if SEVERITY_ORDER.get(o.severity, 0) >= floor]
     truncated = len(findings) > MAX_RESULTS
     shown = findings[:MAX_RESULTS]
     rules: list[dict[str, Any]] = []
@@ -156,7 +156,7 @@ def to_dict(report: Report, min_severity: str = "info") -> dict[str, Any]:
             "text": f"{len(findings):,} findings; only the {MAX_RESULTS:,} most severe are in this SARIF file "
                     f"(the JSON report and the workbook have all of them)"}})
     invocation: dict[str, Any] = {"executionSuccessful": not report.engine_errors and
-                                  not any(o.outcome == "error" for o in report.outcomes)}
+                                  not any(o.outcome == "error" for o in report.findings)}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     uri, base = artifact_uri(report.launch_file)

@@ -639,7 +639,7 @@ def _failed_counts(report: Report) -> tuple[dict[str, dict[str, int]], dict[str,
     by_sev_jur: dict[str, dict[str, int]] = {s: {} for s in SEVERITIES}
     by_domain: dict[str, int] = {}
     jurs: list[str] = []
-    for o in report.outcomes:
+    for o in report.findings:
         if o.outcome != "fail":
             continue
         if o.jurisdiction not in jurs:
@@ -851,12 +851,18 @@ def _write_rules(sheet: _Sheet, report: Report) -> None:
         # Excel holds 1,048,576 rows: on very large launches, not-applicable outcomes become one row per rule
         # (with their count); every outcome stays in the JSON report.
         detailed = []
-        for o in report.outcomes:
+        for o in report.outcomes.stored():
             if o.outcome == "not_applicable":
                 first, count = collapsed.get(o.rule, (o, 0))
                 collapsed[o.rule] = (first, count + 1)
             else:
                 detailed.append(o)
+        for run in report.outcomes.quiet_runs():
+            if run.template.outcome == "not_applicable":
+                first, count = collapsed.get(run.template.rule, (run.template, 0))
+                collapsed[run.template.rule] = (first, count + len(run))
+            else:
+                detailed.extend(run)
     rows = sorted(detailed, key=lambda o: (o.jurisdiction, o.domain, o.rule, o.subject))
     summary_rows = sorted(collapsed.values(), key=lambda fc: (fc[0].jurisdiction, fc[0].domain, fc[0].rule))
     sheet.table_frame(1, len(headers), len(rows) + len(summary_rows) + 1, freeze="B2")
@@ -985,7 +991,7 @@ def write_workbook(report: Report, path: Path, previous: Path | None = None, fai
     (default: the workbook at `path`, if there is one)."""
     path = Path(path)
     source = Path(previous) if previous is not None else (path if path.exists() else None)
-    current = {o.finding_id for o in report.outcomes if o.is_finding}
+    current = {o.finding_id for o in report.findings}
     prev = read_previous(source, current) if source is not None else None  # raises before anything is written
     try:
         with atomic_path(path) as tmp:
