@@ -257,29 +257,34 @@ def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded
     outcomes = Outcomes()
     engine_errors: list[str] = []
     seen_errors: set[int] = set()
-    records: dict[tuple[str, str], SubjectRecord] = {}  # one label and location per subject, shared by every rule
     by_kind: dict[str, list[dict]] = {}
     for f in facts.facts:
         by_kind.setdefault(f["kind"], []).append(f)
+    records: dict[str, list[SubjectRecord]] = {}  # kind -> one label and location per subject, shared by every rule
 
-    def record(subject: dict) -> SubjectRecord:
-        key = (subject["kind"], subject["ref"])
-        if key not in records:
-            meta = facts.meta[key]
-            records[key] = (subject["ref"], meta.label,
-                            {"file": loaded.file, "line": loaded.source.line_of(meta.path), "path": render_path(meta.path)})
-        return records[key]
+    def records_of(kind: str) -> list[SubjectRecord]:
+        if kind not in records:
+            refs = [s["ref"] for s in by_kind.get(kind, [])]
+            metas = [facts.meta[(kind, ref)] for ref in refs]
+            records[kind] = [(ref, m.label, {"file": loaded.file, "line": loaded.source.line_of(m.path),
+                                             "path": render_path(m.path)}) for ref, m in zip(refs, metas)]
+        return records[kind]
 
     for rule, raw in results:
-        if raw.engine_errors and id(raw) not in seen_errors:
-            seen_errors.add(id(raw))
-            engine_errors.extend(raw.engine_errors)
         spec = rule.spec
         subjects = by_kind.get(spec.subject, [])
-        bits, position = raw.column(spec.id), raw.subjects.get(spec.subject, {})
+        # FactSet refuses repeated refs, so the evaluator's positions are the facts' order of this kind
+        bits = raw.column(spec.id)
+        if len(bits) != len(subjects):  # never zip past a short column: every subject of the rule becomes an error
+            raw.engine_errors.append(f"{spec.id}: the evaluator judged {len(bits)} of {len(subjects)} {spec.subject} subjects")
+            bits = bytes(len(subjects))
+        kind_records = records_of(spec.subject)
         quiet: dict[str, list[SubjectRecord]] = {"pass": [], "not_applicable": []}
-        for subject in subjects:
-            value = bits[position[subject["ref"]]]
+        uniform = _SINGLE_OUTCOME.get(bits[0]) if subjects and bits.count(bits[0]) == len(bits) else None
+        if uniform in quiet and not raw.engine_errors:
+            quiet[uniform] = kind_records  # the common case: one shared list, no per-subject work
+            subjects = []
+        for subject, subject_record, value in zip(subjects, kind_records, bits):
             outcome, error = _SINGLE_OUTCOME.get(value), None
             if raw.engine_errors:
                 outcome, error = "error", "; ".join(raw.engine_errors)[:500]
@@ -288,13 +293,16 @@ def build_outcomes(results: list[tuple[Rule, RawResult]], facts: FactSet, loaded
                 got = sorted(outcome_names(value))
                 outcome, error = "error", f"engine gave {len(got)} outcomes ({', '.join(got) or 'none'}) for this subject"
             if outcome in quiet:
-                quiet[outcome].append(record(subject))
+                quiet[outcome].append(subject_record)
             else:
                 meta = facts.meta[(subject["kind"], subject["ref"])]
                 outcomes.append(_finding(rule, subject, meta, outcome, error, launch, loaded))
         for outcome, members in quiet.items():
             outcomes.add_quiet(_outcome(rule, "", "", outcome, _QUIET_MESSAGES[outcome], {}), members)
-        if not subjects:
+        if raw.engine_errors and id(raw) not in seen_errors:
+            seen_errors.add(id(raw))
+            engine_errors.extend(raw.engine_errors)
+        if not by_kind.get(spec.subject):
             outcomes.append(_outcome(rule, "-", f"no {spec.subject.replace('_', ' ')} in this launch", "not_applicable",
                                      "No subject of this kind in the launch.",
                                      {"file": loaded.file, "line": None, "path": None},

@@ -61,3 +61,37 @@ def test_a_gate_that_disagrees_with_the_network_gives_error_outcomes_not_a_silen
     errors = [o for o in report.findings if o.outcome == "error"]
     assert errors and report.result() == "error"
     assert all("engine gave" in (o.error or "") for o in errors)
+
+
+def test_a_column_shorter_than_the_subjects_makes_errors_not_missing_outcomes(tmp_path: Path, monkeypatch) -> None:
+    from compliance.engine.model import RawResult
+
+    ctx, loaded = _growth_launch(tmp_path, 4)
+    monkeypatch.setattr(RawResult, "column", lambda self, rule_id: self.bits[rule_id][1][:-1])
+    report = audit_loaded(loaded, ctx, AuditOptions(engine="durable"))
+    assert report.result() == "error" and any("judged" in e for e in report.engine_errors)
+    assert len(report.outcomes) > 0 and all(o.outcome == "error" for o in report.outcomes if o.subject != "-")
+
+
+def test_facts_no_exists_or_absent_can_match_are_not_asserted_and_outcomes_stay_the_same(tmp_path: Path, monkeypatch) -> None:
+    from compliance.engine import durable_backend
+    from compliance.engine.durable_backend import DurableBackend
+
+    ctx, loaded = _growth_launch(tmp_path, 30)
+    asserted: list[int] = []
+    run_chunk = DurableBackend._run_chunk
+
+    def counting(self, chunk, facts, result):
+        asserted.append(len(facts))
+        return run_chunk(self, chunk, facts, result)
+
+    monkeypatch.setattr(DurableBackend, "_run_chunk", counting)
+    gated = audit_loaded(loaded, ctx, AuditOptions(engine="durable"))
+    with_gates = sum(asserted)
+    asserted.clear()
+    monkeypatch.setattr(durable_backend, "fact_gates", lambda where: ())  # every fact may match every quantifier
+    import compliance.audit as audit_module
+    monkeypatch.setattr(audit_module, "_BACKEND", DurableBackend())  # recompile without quantifier gates
+    ungated = audit_loaded(loaded, ctx, AuditOptions(engine="durable"))
+    assert with_gates < sum(asserted)
+    assert [(o.rule, o.subject, o.outcome) for o in gated.outcomes] == [(o.rule, o.subject, o.outcome) for o in ungated.outcomes]

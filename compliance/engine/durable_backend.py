@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 from durable.engine import Host, MessageNotHandledException, MessageObservedException
 
-from .conditions import Ref, quantified_kinds
-from .gates import Gate, gated_outcome_dnf, gates_of, item_key, type_tag
+from .conditions import Ref
+from .gates import Gate, fact_gates, gated_outcome_dnf, gates_of, item_key, type_tag
 from .logic import OUTCOME_FORMULAS, BAnd, BForm, BOr, BQuant, Lit, LogicError, dnf
 from .model import EvalRule, Fact, RawResult
 
@@ -57,7 +57,9 @@ class _CompiledRuleset:
     ref_targets: set[tuple[str, str]] = field(default_factory=set)  # (kind, field) other aliases compare against
     self_exclude: set[tuple[str, str]] = field(default_factory=set)
     gates: dict[str, tuple[Gate, ...]] = field(default_factory=dict)  # rule id -> gates (see gates.py)
-    quantified: set[str] = field(default_factory=set)  # kinds some rule joins over: always asserted
+    # kind some rule joins over -> the gates of each exists/absent over it; a fact closed by one gate of every
+    # quantifier can match none of them (an empty tuple: every fact may match)
+    quantified: dict[str, set[tuple[Gate, ...]]] = field(default_factory=dict)
 
 
 def _regex_prop(kind: str, field_name: str, pattern: str) -> str:
@@ -74,6 +76,17 @@ class _Compiler:
         self.fields: dict[str, set[str]] = {}  # kind -> fields the rules read: facts carry only those
         self.ref_targets: set[tuple[str, str]] = set()  # (kind, field) compared against from another alias
         self.self_exclude: set[tuple[str, str]] = set()  # (kind, list field): skip items equal to the fact's own ref
+        self.quantified: dict[str, set[tuple[Gate, ...]]] = {}
+
+    def snapshot(self) -> tuple:
+        """The state before a rule, to roll back to when the rule moves on to the next ruleset."""
+        return ({"kinds": set(self.kinds), "regexes": dict(self.regexes), "explode": set(self.explode),
+                 "fields": {k: set(v) for k, v in self.fields.items()}, "ref_targets": set(self.ref_targets),
+                 "self_exclude": set(self.self_exclude), "quantified": {k: set(v) for k, v in self.quantified.items()}},)
+
+    def restore(self, snapshot: tuple) -> None:
+        for name, value in snapshot[0].items():
+            setattr(self, name, value)
 
     def _uses(self, kind: str, field_name: str) -> None:
         self.fields.setdefault(kind, set()).add(field_name)
@@ -119,6 +132,7 @@ class _Compiler:
     def _where(self, quant: BQuant, subject: str) -> dict:
         kind = quant.kind
         where = quant.where
+        self.quantified.setdefault(kind, set()).add(fact_gates(where))
         exploded = [a for a in (where.items if isinstance(where, BAnd) else (where,))
                     if isinstance(a, Lit) and a.op == "contains" and isinstance(a.value, Ref)]
         if len(exploded) > 1:
@@ -379,10 +393,12 @@ class DurableBackend:
             compiler = _Compiler(f"{key}#0")
             # Rulesets of one subject kind each receive only the facts they read: fewer asserts per chunk.
             for rule in sorted(rules, key=lambda r: r.subject):
+                before = compiler.snapshot()
                 rule_defs = compiler.rule(len(current), rule)
                 if len(rule_defs) > MAX_RULES_PER_RULESET:
                     raise LogicError(f"rule {rule.id} needs {len(rule_defs)} engine rules; at most {MAX_RULES_PER_RULESET}")
                 if len(defs) + len(rule_defs) > MAX_RULES_PER_RULESET:
+                    compiler.restore(before)  # this rule's kinds and fields belong to the next ruleset only
                     chunks.append(self._finish(compiler, current, defs))
                     compiler = _Compiler(f"{key}#{len(chunks)}")
                     current, defs = [], {}
@@ -402,15 +418,10 @@ class DurableBackend:
         for name, spec in defs.items():
             index, outcome, _ = name.split("|")
             outcome_of[name] = (rules[int(index)], outcome)
-        quantified: set[str] = set()
-        for rule in rules:
-            for cond in (rule.logic.applies_when, rule.logic.fail_when):
-                if cond is not None:
-                    quantified |= quantified_kinds(cond)
         return _CompiledRuleset(compiler.name, list(rules), set(compiler.kinds), dict(compiler.regexes),
                                 set(compiler.explode), {k: set(v) for k, v in compiler.fields.items()}, definition,
                                 outcome_of, set(compiler.ref_targets), set(compiler.self_exclude),
-                                {r.id: gates_of(r.logic) for r in rules}, quantified)
+                                {r.id: gates_of(r.logic) for r in rules}, {k: set(v) for k, v in compiler.quantified.items()})
 
     # -- evaluation ---------------------------------------------------------------------------
     def evaluate(self, key: str, facts: list[Fact]) -> RawResult:
@@ -429,36 +440,32 @@ class DurableBackend:
     def _through_gates(chunk: _CompiledRuleset, by_kind: dict[str, list[Fact]], result: RawResult) -> list[Fact]:
         """The chunk's facts that the network must see; not_applicable for every (rule, subject) a gate closes.
 
-        A fact is left out when every rule of its kind in the chunk is closed for it and no rule joins over
-        its kind (a quantified fact must be present for other subjects' exists/absent)."""
+        A fact is left out when every rule of its kind in the chunk is closed for it and it can match no
+        exists/absent of the chunk (a gate of each quantifier's condition closes it)."""
         kept: list[Fact] = []
         for kind in sorted(chunk.kinds):  # a fixed assertion order: durable's negation depends on it
             facts = by_kind.get(kind, ())
             rules = [r for r in chunk.rules if r.subject == kind]
             gated = [(r.id, chunk.gates[r.id]) for r in rules if chunk.gates[r.id]]
-            if not gated:
-                kept.extend(facts)
+            joined = chunk.quantified.get(kind, set())
+            if kind == "launch" or len(gated) < len(rules) or () in joined:
+                always = True  # some rule or quantifier is open for every fact of this kind
+            elif not gated and not joined:
                 continue
-            always = kind == "launch" or kind in chunk.quantified or len(gated) < len(rules)
-            verdicts: dict[tuple[Gate, Any], bool] = {}  # many subjects share a value: judge each once
+            else:
+                always = False
+            fields = sorted({g.field for _, gates in gated for g in gates} | {g.field for gates in joined for g in gates})
+            verdicts: dict[tuple, tuple[list[str], bool]] = {}  # gate-field values -> (closed rule ids, keep fact)
             for fact in facts:
-                open_rules = 0
-                for rule_id, gates in gated:
-                    closed = False
-                    for gate in gates:
-                        value = fact.get(gate.field)
-                        memo = (gate, tuple(value) if isinstance(value, list) else value)
-                        verdict = verdicts.get(memo)
-                        if verdict is None:
-                            verdict = verdicts[memo] = gate.closes(value)
-                        if verdict:
-                            closed = True
-                            break
-                    if closed:
-                        result.add(rule_id, fact["ref"], "not_applicable")
-                    else:
-                        open_rules += 1
-                if always or open_rules:
+                signature = tuple(_hashable(fact.get(f)) for f in fields)
+                verdict = verdicts.get(signature)
+                if verdict is None:  # many facts share their gate-field values: judge each combination once
+                    closed = [rule_id for rule_id, gates in gated if any(g.closes(fact.get(g.field)) for g in gates)]
+                    matchable = any(not any(g.closes(fact.get(g.field)) for g in gates) for gates in joined)
+                    verdict = verdicts[signature] = (closed, always or len(closed) < len(gated) or matchable)
+                for rule_id in verdict[0]:
+                    result.add(rule_id, fact["ref"], "not_applicable")
+                if verdict[1]:
                     kept.append(fact)
         return kept
 
@@ -582,6 +589,13 @@ class DurableBackend:
                     copy[f"{fname}__item__v"] = item_key(item)
                     copy["id"] = f"{kind}*{fname}:{fact['ref']}:{i}"
                     yield copy
+
+
+def _hashable(value: Any) -> Any:
+    """A memo key that keeps types apart (True == 1 == 1.0 in Python, not in the rule language)."""
+    if isinstance(value, (list, tuple)):
+        return ("l", tuple(_hashable(v) for v in value))
+    return (type(value).__name__, value)
 
 
 def _regex_matches(pattern: re.Pattern, value: Any) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import All, Cond, Leaf, Ref
-from .logic import FALSE, BForm, RuleLogic, _or, dnf, outcome_dnf, truth
+from .logic import FALSE, BAnd, BForm, Lit, RuleLogic, _or, dnf, outcome_dnf, truth
 
 GATE_OPS = ("eq", "in", "contains")
 
@@ -48,12 +48,15 @@ class Gate:
     """`subject.<field> <op> <constants>`, with the constants as typed keys."""
 
     field: str
-    op: str  # eq | in | contains
+    op: str  # eq | in | contains | present
     keys: frozenset[str]
+    missing_closes: bool = False  # in a scope a missing field is unknown (open); inside exists/absent it never matches
 
     def closes(self, value: Any) -> bool:
-        """True when the test is definitely false for a subject with this field value (None: unknown, open)."""
+        """True when the test is definitely false for a fact with this field value."""
         if value is None:
+            return self.missing_closes
+        if self.op == "present":
             return False
         if self.op == "contains":  # on a scalar, contains is false (see logic.COMPLEMENT)
             return not isinstance(value, (list, tuple)) or not any(item_key(v) in self.keys for v in value)
@@ -79,6 +82,22 @@ def gates_of(logic: RuleLogic) -> tuple[Gate, ...]:
     if logic.applies_when is None:
         return ()
     return tuple(g for g in map(_gate, _conjuncts(logic.applies_when)) if g is not None)
+
+
+def fact_gates(where: BForm) -> tuple[Gate, ...]:
+    """Gates of an exists/absent condition (a two-valued formula over the quantified fact): a fact one of them
+    closes can match neither exists nor absent, so the network need not see it for this quantifier."""
+    out: list[Gate] = []
+    for lit in where.items if isinstance(where, BAnd) else (where,):
+        if not isinstance(lit, Lit) or lit.scope != "fact" or isinstance(lit.value, Ref):
+            continue
+        if lit.op == "present":
+            out.append(Gate(lit.field, "present", frozenset(), missing_closes=True))
+        elif lit.op in GATE_OPS:
+            values = lit.value if lit.op == "in" else (lit.value,)
+            if isinstance(values, tuple) and all(isinstance(v, (str, int, float, bool)) for v in values):
+                out.append(Gate(lit.field, lit.op, frozenset(item_key(v) for v in values), missing_closes=True))
+    return tuple(out)
 
 
 def gated_outcome_dnf(logic: RuleLogic) -> dict[str, list[tuple[BForm, ...]]]:
