@@ -13,10 +13,10 @@ SCHEMA_VERSION = "1"
 class LaunchDescription(Strict):
     schema_version: str = Field(SCHEMA_VERSION, description="Version of this file format")
     launch: Launch
-    products: list[Product] = []
+    products: list[Product] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     personal_data: PersonalData | None = None
-    materials: list[Material] = []
-    substantiation: list[Substantiation] = []
+    materials: list[Material] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
+    substantiation: list[Substantiation] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     commerce: Commerce | None = None
     ip: IntellectualProperty | None = None
     tax: Tax | None = None

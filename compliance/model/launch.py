@@ -46,7 +46,7 @@ class Launch(Strict):
     company: Company | None = None
     launch_date: Date | None = None
     markets: list[str] = Field(min_length=1, description="CN, EU, EU member states (DE, FR, ...), UK, US, US-CA")
-    channels: list[Channel] = []
+    channels: list[Channel] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     business_model: Literal["direct_sale", "marketplace", "platform", "ugc", "saas", "subscription", "app"] | None = None
     platforms: list[str] = Field([], description="Marketplaces or app stores used, e.g. Tmall, JD, Amazon")
     audience: Audience | None = None
@@ -66,7 +66,7 @@ class Product(Strict):
     origin_claim: str | None = None
     us_content_pct: float | None = None
     registrations: list[str] = Field([], description="Product approvals held, e.g. health_food_blue_hat, nmpa_device, ce_mark")
-    eco_certifications: list[str] = []
+    eco_certifications: list[str] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     sustainability_label_shown: bool | None = Field(None, description="A sustainability or eco label is displayed on the product or its ads")
     sustainability_label_certified: bool | None = Field(None, description="That label rests on a third-party certification scheme or was set up by public authorities")
     safety_tested: bool | None = None
@@ -83,8 +83,8 @@ class DataItem(Strict):
                       "ethnicity", "criminal", "trade_union", "device", "usage", "behavioural", "other"] | None = None
     sensitive: bool | None = Field(None, description="Sensitive personal information (PIPL Art. 28) / CPRA sensitive PI")
     special_category: bool | None = Field(None, description="GDPR Art. 9 special category data")
-    subjects: list[str] = []
-    purposes: list[str] = []
+    subjects: list[str] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
+    purposes: list[str] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     lawful_basis: Literal["consent", "contract", "legal_obligation", "vital_interests", "public_task",
                           "legitimate_interests", "explicit_consent", "none"] | None = None
     necessary: bool | None = Field(None, description="Necessary for the service (minimum necessity)")
@@ -113,7 +113,7 @@ class Transfer(Strict):
     to_country: str
     from_market: str | None = None
     recipient: str | None = None
-    data_items: list[str] = []
+    data_items: list[str] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     mechanism: Literal["adequacy", "scc", "bcr", "dpf", "idta", "uk_addendum", "cn_security_assessment",
                        "cn_standard_contract", "cn_certification", "exemption", "derogation", "none"] | None = None
     volume_individuals: int | None = None
@@ -154,14 +154,14 @@ class Personalisation(Strict):
 
 class PersonalData(Strict):
     collects: bool | None = None
-    items: list[DataItem] = []
-    consents: list[Consent] = []
-    transfers: list[Transfer] = []
-    processors: list[Processor] = []
-    cookies: list[Cookie] = []
+    items: list[DataItem] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
+    consents: list[Consent] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
+    transfers: list[Transfer] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
+    processors: list[Processor] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
+    cookies: list[Cookie] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     personalisation: Personalisation | None = None
     privacy_notice_url: str | None = None
-    privacy_notice_languages: list[str] = []
+    privacy_notice_languages: list[str] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     notice_lists_purposes: bool | None = None
     notice_lists_retention: bool | None = None
     notice_lists_rights: bool | None = None
@@ -225,7 +225,7 @@ class Material(Strict):
     close_button: bool | None = None
     reviewed: bool | None = None
     ad_approval_ref: str | None = Field(None, description="Approval/clearance number from a regulator where the ad needs prior approval (e.g. CN 广告审查批准文号 for drug, medical-device and health-food ads)")
-    endorsements: list[Endorsement] = []
+    endorsements: list[Endorsement] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     assets: list[str] = Field([], description="Asset ids used in this material")
 
     @model_validator(mode="after")
@@ -287,7 +287,7 @@ class Seller(Strict):
 class Returns(Strict):
     window_days: int | None = None
     no_reason_returns: bool | None = None
-    exceptions: list[str] = []
+    exceptions: list[str] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     refund_days: int | None = None
     withdrawal_information_given: bool | None = None
     withdrawal_form_provided: bool | None = None
@@ -346,9 +346,9 @@ class Commerce(Strict):
     seller: Seller | None = None
     returns: Returns | None = None
     reviews: Reviews | None = None
-    subscriptions: list[Subscription] = []
+    subscriptions: list[Subscription] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     checkout: Checkout | None = None
-    prices: list[Price] = []
+    prices: list[Price] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     invoices_issued: bool | None = None
     electronic_invoices: bool | None = None
     prize_promotions: bool | None = None
@@ -368,7 +368,7 @@ class Registration(Strict):
     market: str
     status: Literal["registered", "pending", "refused", "opposed", "none"]
     number: str | None = None
-    classes: list[int] = []
+    classes: list[int] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     expires: Date | None = None
 
 
@@ -376,7 +376,7 @@ class Trademark(Strict):
     id: Identifier
     mark: str
     owner: str | None = None
-    registrations: list[Registration] = []
+    registrations: list[Registration] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     used_in: list[str] = Field([], description="Markets where the mark is used; default: every launch market")
     uses_registered_symbol: bool | None = None
     clearance_search_done: bool | None = None
@@ -411,11 +411,11 @@ class Asset(Strict):
 
 
 class IntellectualProperty(Strict):
-    trademarks: list[Trademark] = []
-    assets: list[Asset] = []
+    trademarks: list[Trademark] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
+    assets: list[Asset] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     patents_claimed: bool | None = None
     patent_numbers_shown: bool | None = None
-    domain_names: list[str] = []
+    domain_names: list[str] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     ugc_platform: bool | None = None
     dmca_agent_designated: bool | None = Field(None, description="A DMCA agent is designated with the US Copyright Office (17 U.S.C. 512(c)(2))")
 
@@ -428,7 +428,7 @@ class TaxRegistration(Strict):
 
 
 class Tax(Strict):
-    registrations: list[TaxRegistration] = []
+    registrations: list[TaxRegistration] = Field(default_factory=list)  # a factory: pydantic deep-copies a literal [] per model
     eu_cross_border_b2c_sales_eur: float | None = None
     uk_taxable_turnover_gbp: float | None = None
     us_state_sales: dict[str, float] = Field({}, description="Expected annual sales (USD) per state, e.g. {US-CA: 600000}")
