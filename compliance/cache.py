@@ -71,7 +71,8 @@ def write_json(path: Path | None, value: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as handle:
-            json.dump(value, handle, ensure_ascii=False, separators=(",", ":"))
+            # json.dumps, not json.dump: dump streams through the pure-Python encoder, ~5x slower
+            handle.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
         os.replace(handle.name, path)
     except (OSError, TypeError, ValueError):
         try:

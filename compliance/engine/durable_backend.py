@@ -471,13 +471,23 @@ class DurableBackend:
 
     def _run_chunk(self, chunk: _CompiledRuleset, facts: list[Fact], result: RawResult) -> None:
         sid = str(next(self._sids))
+        launch: list[Fact] = []
+        batches: list[str] = []  # serialised as prepared: a 15,000-fact chunk's dicts never all exist at once
+        batch: list[Fact] = []
         try:
-            prepared = list(self._prepare(chunk, facts, sid))
+            for fact in self._prepare(chunk, facts, sid):
+                if fact["kind"] == "launch":
+                    launch.append(fact)
+                    continue
+                batch.append(fact)
+                if len(batch) == ASSERT_BATCH:
+                    batches.append(json.dumps(batch, ensure_ascii=False))
+                    batch = []
         except LogicError as exc:  # e.g. a fact over the engine's 255-property limit: error outcomes, not a crash
             result.engine_errors.append(f"{chunk.name}: {exc}")
             return
-        launch = [f for f in prepared if f["kind"] == "launch"]
-        others = [f for f in prepared if f["kind"] != "launch"]
+        if batch:
+            batches.append(json.dumps(batch, ensure_ascii=False))
         if len(launch) != 1:
             result.engine_errors.append(f"{chunk.name}: expected one launch fact, got {len(launch)}")
             return
@@ -485,9 +495,10 @@ class DurableBackend:
         self._actions_run = 0
         self._chunk = chunk
         try:
-            for start in range(0, len(others), ASSERT_BATCH):
-                self._assert(ruleset, others[start:start + ASSERT_BATCH], result)
-            self._assert(ruleset, launch[0], result)  # the launch fact is the 'evaluate now' sentinel
+            for data in batches:
+                self._assert(ruleset, data, result, many=True)
+            # the launch fact is the 'evaluate now' sentinel
+            self._assert(ruleset, json.dumps(launch[0], ensure_ascii=False), result, many=False)
             self._drain_queue(ruleset, result)  # anything queued outside the states we asserted into
             state = self._host.get_state(chunk.name, sid)
             if "exception" in state:
@@ -504,7 +515,7 @@ class DurableBackend:
                 except Exception:
                     pass
 
-    def _assert(self, ruleset: Any, payload: Any, result: RawResult) -> None:
+    def _assert(self, ruleset: Any, data: str, result: RawResult, many: bool) -> None:
         """Assert fact(s) and run every action they trigger before returning.
 
         durable's own Python loop serialises the state document after every action; our actions never change
@@ -512,9 +523,8 @@ class DurableBackend:
         """
         import durable_rules_engine as dre
 
-        data = json.dumps(payload, ensure_ascii=False)
-        raw = (dre.assert_facts if isinstance(payload, list) else dre.assert_fact)(ruleset._handle, data)
-        state_handle = ruleset._handle_result(raw, payload)
+        raw = (dre.assert_facts if many else dre.assert_fact)(ruleset._handle, data)
+        state_handle = ruleset._handle_result(raw, data)
         if not state_handle:
             return
         started = dre.start_action_for_state(ruleset._handle, state_handle)
