@@ -49,10 +49,6 @@ class RawResult:
         kind, bits = self.bits[rule_id]
         bits[self.subjects[kind][subject]] |= OUTCOME_BITS[outcome]
 
-    def outcomes_of(self, rule_id: str, subject: str) -> set[str]:
-        kind, bits = self.bits[rule_id]
-        return _outcome_set(bits[self.subjects[kind][subject]])
-
     def column(self, rule_id: str) -> bytearray:
         """The rule's outcome bits in the order its kind's subjects were given (see `outcome_names`)."""
         return self.bits[rule_id][1]
@@ -68,9 +64,10 @@ class RawResult:
         return out
 
 
-def _outcome_set(value: int) -> set[str]:
-    return {outcome for bit, outcome in _OUTCOME_OF_BIT.items() if value & bit}
-
-
 def outcome_names(value: int) -> Iterator[str]:
+    """The outcomes whose bits are set in one (rule, subject) byte."""
     return (outcome for bit, outcome in _OUTCOME_OF_BIT.items() if value & bit)
+
+
+def _outcome_set(value: int) -> set[str]:
+    return set(outcome_names(value))
