@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,14 +36,19 @@ def cache_dir() -> Path | None:
     return path if os.access(path, os.W_OK) else None
 
 
+def tree_hash(directory: Path, pattern: str) -> str:
+    """SHA-256 over the files matching `pattern` under `directory` (relative path and bytes of each)."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob(pattern)):
+        digest.update(str(path.relative_to(directory)).encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 @cache
 def code_fingerprint() -> str:
-    """SHA-256 over this package's Python sources (path and bytes), so cached results never outlive the code."""
-    digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        digest.update(str(path.relative_to(_PACKAGE)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    """A hash of this package's Python sources, so cached results never outlive the code."""
+    return tree_hash(_PACKAGE, "*.py")[:16]
 
 
 def entry_path(namespace: str, *key_parts: str) -> Path | None:
@@ -69,12 +75,22 @@ def write_json(path: Path | None, value: Any) -> None:
     if path is None:
         return
     try:
+        # json.dumps, not json.dump: dump streams through the pure-Python encoder, ~5x slower
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return
+    write_atomic(path, [text.encode("utf-8", "surrogatepass")])
+
+
+def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write a temp file beside `path` and rename it over `path`: readers see the old file or the whole new
+    one. Failures leave no file behind and are ignored (a cache that cannot be written is a miss next time)."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as handle:
-            # json.dumps, not json.dump: dump streams through the pure-Python encoder, ~5x slower
-            handle.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as handle:
+            handle.writelines(chunks)
         os.replace(handle.name, path)
-    except (OSError, TypeError, ValueError):
+    except OSError:
         try:
             os.unlink(handle.name)
         except (OSError, UnboundLocalError):

@@ -69,13 +69,20 @@ def _conjuncts(cond: Cond) -> list[Cond]:
     return [cond]
 
 
-def _gate(cond: Cond) -> Gate | None:
-    if not isinstance(cond, Leaf) or cond.scope != "subject" or cond.op not in GATE_OPS or isinstance(cond.value, Ref):
+def _constant_gate(field_name: str, op: str, value: Any, missing_closes: bool) -> Gate | None:
+    """A gate for `field op value` when the op is gateable and the value is constant scalars, else None."""
+    if op not in GATE_OPS or isinstance(value, Ref):
         return None
-    values = cond.value if cond.op == "in" else (cond.value,)
+    values = value if op == "in" else (value,)
     if not isinstance(values, tuple) or not all(isinstance(v, (str, int, float, bool)) for v in values):
         return None
-    return Gate(cond.field, cond.op, frozenset(item_key(v) for v in values))
+    return Gate(field_name, op, frozenset(item_key(v) for v in values), missing_closes)
+
+
+def _gate(cond: Cond) -> Gate | None:
+    if not isinstance(cond, Leaf) or cond.scope != "subject":
+        return None
+    return _constant_gate(cond.field, cond.op, cond.value, missing_closes=False)
 
 
 def gates_of(logic: RuleLogic) -> tuple[Gate, ...]:
@@ -89,14 +96,12 @@ def fact_gates(where: BForm) -> tuple[Gate, ...]:
     closes can match neither exists nor absent, so the network need not see it for this quantifier."""
     out: list[Gate] = []
     for lit in where.items if isinstance(where, BAnd) else (where,):
-        if not isinstance(lit, Lit) or lit.scope != "fact" or isinstance(lit.value, Ref):
+        if not isinstance(lit, Lit) or lit.scope != "fact":
             continue
         if lit.op == "present":
             out.append(Gate(lit.field, "present", frozenset(), missing_closes=True))
-        elif lit.op in GATE_OPS:
-            values = lit.value if lit.op == "in" else (lit.value,)
-            if isinstance(values, tuple) and all(isinstance(v, (str, int, float, bool)) for v in values):
-                out.append(Gate(lit.field, lit.op, frozenset(item_key(v) for v in values), missing_closes=True))
+        elif (gate := _constant_gate(lit.field, lit.op, lit.value, missing_closes=True)) is not None:
+            out.append(gate)
     return tuple(out)
 
 

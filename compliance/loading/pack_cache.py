@@ -17,6 +17,7 @@ import pydantic
 import yaml
 
 from .. import cache
+from ..engine.logic import RuleLogic, encode_dnf, outcome_dnf
 from .yamlsafe import LoadedYaml, PathKey, SourceMap
 
 NAMESPACE = "packs"
@@ -47,8 +48,11 @@ def read(sha256: str, file: str) -> CachedPack | None:
         return None
 
 
-def write(sha256: str, loaded: LoadedYaml, dnfs: list[Any]) -> None:
+def write(sha256: str, loaded: LoadedYaml, logics: list[RuleLogic]) -> None:
     """Cache a pack that loaded without error; data that JSON cannot hold exactly is simply not cached."""
+    path = _entry(sha256)
+    if path is None:  # caching off or no usable directory: encode nothing
+        return
     dates: list[list] = []
     try:
         data = _encode_data(loaded.data, [], dates)
@@ -56,8 +60,9 @@ def write(sha256: str, loaded: LoadedYaml, dnfs: list[Any]) -> None:
         return
     positions = [[list(path), line, column] for path, (line, column) in loaded.source.positions.items()
                  if len(path) <= _POSITION_DEPTH]
-    cache.write_json(_entry(sha256), {"version": ENTRY_VERSION, "sha256": sha256, "data": data, "dates": dates,
-                                      "positions": positions, "dnfs": dnfs})
+    dnfs = [encode_dnf(outcome_dnf(logic)) for logic in logics]
+    cache.write_json(path, {"version": ENTRY_VERSION, "sha256": sha256, "data": data, "dates": dates,
+                            "positions": positions, "dnfs": dnfs})
 
 
 def _decode(value: Any, sha256: str, file: str) -> CachedPack:

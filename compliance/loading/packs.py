@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..engine.conditions import ConditionError, Cond, parse_condition, referenced_fields, quantified_kinds
 from ..engine.durable_backend import check_rule
-from ..engine.logic import LogicError, RuleLogic, encode_dnf, outcome_dnf, prime_outcome_dnf
+from ..engine.logic import LogicError, RuleLogic, prime_outcome_dnf
 from ..engine.model import EvalRule
 from ..errors import PackError, Problem
 from ..facts import FACT_FIELDS, has_field
@@ -283,7 +283,7 @@ def load_pack(path: Path) -> Pack:
             return pack
     loaded = load_yaml_bytes(raw, file)
     pack = _build_pack(path, loaded.data, loaded.source, sha256)
-    pack_cache.write(sha256, loaded, [encode_dnf(outcome_dnf(rule.logic)) for rule in pack.rules])
+    pack_cache.write(sha256, loaded, [rule.logic for rule in pack.rules])
     return pack
 
 

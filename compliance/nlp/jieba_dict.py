@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
+
+from compliance.cache import write_atomic
 
 _FORMAT = 1
 
@@ -46,16 +47,7 @@ def write_file(path: Path, groups: dict[str, dict[str, int]], total: int) -> Non
         offset += len(block)
         ends.append(offset)
     header = json.dumps({"format": _FORMAT, "total": total, "chars": chars, "ends": ends}, ensure_ascii=False)
-    try:
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as handle:
-            handle.write(header.encode("utf-8") + b"\n")
-            handle.writelines(blocks)
-        os.replace(handle.name, path)
-    except OSError:
-        try:
-            os.unlink(handle.name)
-        except (OSError, UnboundLocalError):
-            pass
+    write_atomic(path, [header.encode("utf-8") + b"\n", *blocks])
 
 
 class LazyFreq:

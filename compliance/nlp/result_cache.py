@@ -17,11 +17,12 @@ import hashlib
 import json
 import os
 import weakref
+from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from compliance.cache import entry_path, read_json, write_json
+from compliance.cache import entry_path, read_json, tree_hash, write_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from compliance.nlp.claims import ClaimHit
@@ -38,13 +39,10 @@ _OPTIONAL = frozenset({"suggestion", "exception", "substantiated_by"})
 
 def data_hash(directory: Path) -> str:
     """SHA-256 over every YAML file under the claims data directory (relative path and bytes)."""
-    digest = hashlib.sha256()
-    for path in sorted(directory.rglob("*.yaml")):
-        digest.update(str(path.relative_to(directory)).encode("utf-8", "surrogatepass") + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:32]
+    return tree_hash(directory, "*.yaml")[:32]
 
 
+@cache
 def dependency_versions() -> str:
     """The installed distributions the detector's results depend on, read from their dist-info names
     (importlib.metadata would cost ~50 ms, more than a whole cached audit's claim lookups)."""
